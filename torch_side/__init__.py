@@ -1,0 +1,1 @@
+"""torch_side: the lesson's optimizers, schedulers, Learner and ResNets as real PyTorch code."""

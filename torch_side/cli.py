@@ -1,0 +1,33 @@
+"""`torch-side` command line: one sub-command per module, so each stays small."""
+import argparse
+import importlib
+import sys
+
+# sub-command -> module exposing add_arguments(parser) and main(args) -> int
+COMMANDS = {
+    "linreg": ("torch_side.cmd_linreg", "the spreadsheet's linear model solved online by the torch optimizers"),
+    "train": ("torch_side.cmd_train", "train a lesson recipe (ResNet on Fashion-MNIST)"),
+    "compare": ("torch_side.cmd_compare", "optimizers x schedulers on a ResNet"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    mods = {}
+    for name, (modname, help_) in COMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue  # sub-command not built yet
+            raise
+        mods[name] = mod
+        p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_))
+        mod.add_arguments(p)
+    args = parser.parse_args(argv)
+    return mods[args.command].main(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
