@@ -1,0 +1,358 @@
+"""Callbacks for :class:`torch_side.learner.Learner`; each one writes only the events it needs.
+
+Lower ``order`` runs first: device placement before metrics, metrics before the progress bar
+that prints them, the learning-rate finder before the NaN guard (so it can stop quietly).
+"""
+import copy
+import math
+import sys
+
+import torch
+
+from torch_side.learner import (Callback, CancelEpochException, CancelFitException,
+                                NonFiniteLossError)
+
+__all__ = [
+    "accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "BaseSchedCB",
+    "BatchSchedCB", "EpochSchedCB", "RecorderCB", "SingleBatchCB", "CapturePreds",
+    "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds",
+]
+
+
+def accuracy(preds, targs):
+    """Fraction of rows whose arg-max equals the target (a tensor, so no device sync)."""
+    return (preds.argmax(dim=1) == targs).float().mean()
+
+
+def _in_notebook():
+    ip = sys.modules.get("IPython")
+    try:
+        return ip is not None and ip.get_ipython() is not None and \
+            "IPKernelApp" in ip.get_ipython().config
+    except Exception:  # noqa: BLE001 - any IPython oddity means "not a notebook"
+        return False
+
+
+class DeviceCB(Callback):
+    """Move the model (and each batch, if it is not there yet) to ``device``."""
+    order = -20
+
+    def __init__(self, device="cpu", channels_last=False):
+        self.device, self.channels_last = torch.device(device), channels_last
+
+    def before_fit(self, learn):
+        learn.model.to(self.device)
+        if self.channels_last:
+            learn.model.to(memory_format=torch.channels_last)
+
+    def before_batch(self, learn):
+        xb, *rest = learn.batch
+        xb = xb.to(self.device, non_blocking=True)
+        if self.channels_last and xb.dim() == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        learn.batch = (xb, *[r.to(self.device, non_blocking=True) for r in rest])
+
+
+class MixedPrecisionCB(Callback):
+    """bf16 autocast around the forward pass and loss, on CUDA only (no grad scaler needed)."""
+    order = -10
+
+    def __init__(self, dtype=torch.bfloat16):
+        self.dtype, self.ctx = dtype, None
+
+    def before_batch(self, learn):
+        dev = next(learn.model.parameters()).device
+        if dev.type == "cuda":
+            self.ctx = torch.autocast(device_type="cuda", dtype=self.dtype)
+            self.ctx.__enter__()
+
+    def after_loss(self, learn):
+        self._exit()
+
+    def cleanup_batch(self, learn):
+        self._exit()
+
+    def _exit(self):
+        if self.ctx is not None:
+            self.ctx.__exit__(None, None, None)
+            self.ctx = None
+
+
+class MetricsCB(Callback):
+    """Per-epoch loss and metrics, kept as a list of plain dicts (``log``) and a DataFrame.
+
+    Sums stay on the device during the epoch, so there is one sync per epoch, not per batch.
+    """
+    order = 0
+
+    def __init__(self, *ms, logger=print, **metrics):
+        for m in ms:
+            metrics[m.__name__] = m
+        self.metrics, self.logger, self.log = metrics, logger, []
+
+    def before_epoch(self, learn):
+        self._n, self._sums = 0, None
+
+    def after_batch(self, learn):
+        xb, yb = learn.batch[:2]
+        n = len(yb)
+        vals = [learn.loss.detach().float()] + \
+            [torch.as_tensor(f(learn.preds.detach(), yb)).float() for f in self.metrics.values()]
+        vals = torch.stack([v.reshape(()) for v in vals]) * n
+        self._sums = vals if self._sums is None else self._sums + vals
+        self._n += n
+
+    def after_epoch(self, learn):
+        if not self._n:
+            return
+        sums = (self._sums / self._n).tolist()
+        row = {"epoch": learn.epoch, "phase": "train" if learn.training else "valid",
+               "loss": sums[0]}
+        row.update({k: v for k, v in zip(self.metrics, sums[1:])})
+        self.log.append(row)
+        if self.logger is not None:
+            self.logger(", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                  for k, v in row.items()))
+
+    @property
+    def df(self):
+        import pandas as pd
+        return pd.DataFrame(self.log)
+
+
+class ProgressCB(Callback):
+    """A tqdm bar per epoch; with ``plot=True`` inside a notebook, a live loss plot too."""
+    order = MetricsCB.order + 1
+
+    def __init__(self, plot=False, update_every=10, file=None):
+        self.plot, self.update_every, self.file = plot, update_every, file
+
+    def before_fit(self, learn):
+        self.losses = []
+        self.live = self.plot and _in_notebook()
+        from tqdm.auto import tqdm
+        self._tqdm = tqdm
+        for cb in learn.cbs:
+            if isinstance(cb, MetricsCB):
+                cb.logger = lambda s: tqdm.write(s, file=self.file)
+
+    def before_epoch(self, learn):
+        phase = "train" if learn.training else "valid"
+        learn.dl = self._tqdm(learn.dl, leave=False, file=self.file, dynamic_ncols=True,
+                              desc=f"epoch {learn.epoch + 1}/{learn.n_epochs} {phase}")
+
+    def after_batch(self, learn):
+        if learn.training and learn.iter % self.update_every == 0:
+            loss = learn.loss.item()
+            learn.dl.set_postfix(loss=f"{loss:.3f}")
+            self.losses.append(loss)
+            if self.live:
+                self._draw()
+
+    def _draw(self):
+        import matplotlib.pyplot as plt
+        from IPython.display import clear_output, display
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot(self.losses)
+        ax.set_xlabel(f"batch / {self.update_every}")
+        ax.set_ylabel("loss")
+        clear_output(wait=True)
+        display(fig)
+        plt.close(fig)
+
+
+class BaseSchedCB(Callback):
+    """Build the scheduler from a factory against ``learn.opt`` when the fit starts."""
+    order = 5
+
+    def __init__(self, sched_factory):
+        self.sched_factory = sched_factory
+
+    def before_fit(self, learn):
+        self.sched = self.sched_factory(learn.opt)
+
+    def _step(self, learn):
+        if learn.training:
+            self.sched.step()
+
+
+class BatchSchedCB(BaseSchedCB):
+    """Step the scheduler after every training batch (1cycle, per-batch cosine)."""
+
+    def after_batch(self, learn):
+        self._step(learn)
+
+
+class EpochSchedCB(BaseSchedCB):
+    """Step the scheduler after every training epoch (epoch cosine, automatic annealer)."""
+
+    def after_epoch(self, learn):
+        self._step(learn)
+
+
+class RecorderCB(Callback):
+    """Record named per-batch quantities: ``RecorderCB(lr=lambda cb: cb.pg['lr'])``."""
+    order = BaseSchedCB.order - 1  # read the value the batch used, before the scheduler steps
+
+    def __init__(self, **fns):
+        self.fns = fns
+
+    def before_fit(self, learn):
+        self.recs = {k: [] for k in self.fns}
+        self.pg = learn.opt.param_groups[0]
+
+    def after_batch(self, learn):
+        if not learn.training:
+            return
+        for k, fn in self.fns.items():
+            self.recs[k].append(fn(self))
+
+    @property
+    def df(self):
+        import pandas as pd
+        return pd.DataFrame(self.recs)
+
+    def plot(self, path=None):
+        import matplotlib
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        fig, axs = plt.subplots(1, len(self.recs), figsize=(4 * len(self.recs), 3), squeeze=False)
+        for ax, (k, v) in zip(axs[0], self.recs.items()):
+            ax.plot(v)
+            ax.set_title(k)
+            ax.set_xlabel("batch")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+            plt.close(fig)
+        return fig
+
+
+class SingleBatchCB(Callback):
+    """Stop after the first batch: for shapes, summaries and smoke tests."""
+    order = 1
+
+    def after_batch(self, learn):
+        raise CancelFitException()
+
+
+class CapturePreds(Callback):
+    """Keep every batch's inputs, predictions and targets (on the CPU) for TTA and ensembles."""
+    order = 10
+
+    def __init__(self, inputs=False):
+        self.inputs = inputs
+
+    def before_fit(self, learn):
+        self.all_inps, self.all_preds, self.all_targs = [], [], []
+
+    def after_batch(self, learn):
+        if self.inputs:
+            self.all_inps.append(learn.batch[0].detach().float().cpu())
+        self.all_preds.append(learn.preds.detach().float().cpu())
+        self.all_targs.append(learn.batch[1].detach().cpu())
+
+    def after_fit(self, learn):
+        self.all_preds = torch.cat(self.all_preds) if self.all_preds else torch.empty(0)
+        self.all_targs = torch.cat(self.all_targs) if self.all_targs else torch.empty(0)
+        if self.inputs and self.all_inps:
+            self.all_inps = torch.cat(self.all_inps)
+
+
+def capture_preds(learn, cbs=None, inputs=False):
+    """Run one validation pass and return ``(preds, targets[, inputs])``."""
+    cp = CapturePreds(inputs=inputs)
+    learn.fit(1, train=False, cbs=[cp] + list(cbs or []))
+    res = (cp.all_preds, cp.all_targs)
+    return res + (cp.all_inps,) if inputs else res
+
+
+class NaNGuardCB(Callback):
+    """Stop the fit with a clear message when the loss stops being finite.
+
+    It raises :class:`NonFiniteLossError` right after the loss is computed, before any
+    backward/step or any after_epoch checkpoint, so nothing from the bad epoch is saved.
+    """
+    order = 20
+
+    def after_loss(self, learn):
+        loss = learn.loss.detach()
+        if not bool(torch.isfinite(loss).all()):
+            phase = "training" if learn.training else "validation"
+            raise NonFiniteLossError(
+                f"loss became {loss.float().item()} at epoch {learn.epoch + 1} of "
+                f"{learn.n_epochs}, batch {learn.iter + 1} ({phase}); training stopped. "
+                "Lower the learning rate or check the inputs; no checkpoint was written "
+                "for this epoch.")
+
+
+class BatchTransformCB(Callback):
+    """Apply ``tfm`` to each batch's inputs, on the device (augmentation is training-only)."""
+    order = DeviceCB.order + 1
+
+    def __init__(self, tfm, on_train=True, on_val=False):
+        self.tfm, self.on_train, self.on_val = tfm, on_train, on_val
+
+    def before_batch(self, learn):
+        if (self.on_train and learn.training) or (self.on_val and not learn.training):
+            xb, *rest = learn.batch
+            learn.batch = (self.tfm(xb), *rest)
+
+
+class LRFinderCB(Callback):
+    """Grow the lr by ``gamma`` each batch; stop once the loss exceeds ``max_mult`` x its min."""
+    order = NaNGuardCB.order - 1
+
+    def __init__(self, gamma=1.3, max_mult=3):
+        self.gamma, self.max_mult = gamma, max_mult
+
+    def before_fit(self, learn):
+        self.sched = torch.optim.lr_scheduler.ExponentialLR(learn.opt, self.gamma)
+        self.lrs, self.losses, self.min = [], [], math.inf
+
+    def after_loss(self, learn):
+        if learn.training and not bool(torch.isfinite(learn.loss.detach())):
+            raise CancelFitException()
+
+    def after_batch(self, learn):
+        if not learn.training:
+            raise CancelEpochException()
+        self.lrs.append(learn.opt.param_groups[0]["lr"])
+        loss = learn.loss.item()
+        self.losses.append(loss)
+        self.min = min(self.min, loss)
+        if loss > self.max_mult * self.min:
+            raise CancelFitException()
+        self.sched.step()
+
+    def plot(self, path=None):
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot(self.lrs, self.losses)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        if path is not None:
+            fig.savefig(path)
+            plt.close(fig)
+        return fig
+
+
+def lr_find(learn, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,
+            restore=True):
+    """The lesson's learning-rate finder; returns ``(lrs, losses)``.
+
+    With ``restore=True`` the model's weights are put back afterwards, so a finder run
+    does not leave a half-trained model behind.
+    """
+    state = copy.deepcopy(learn.model.state_dict()) if restore else None
+    cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
+    try:
+        learn.fit(max_epochs, lr=start_lr, cbs=[cb])
+    finally:
+        if state is not None:
+            learn.model.load_state_dict(state)
+    if plot:
+        cb.plot()
+    return cb.lrs, cb.losses

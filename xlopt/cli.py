@@ -1,0 +1,57 @@
+"""xlopt: fast.ai's graddesc workbook (Lesson 18) as a command line.
+
+  xlopt run adam --epochs 10          press Reset, then Run twice (5 epochs a click)
+  xlopt run adam --state s.json       continue from s.json (Reset first if it does not exist), save it
+  xlopt show momentum --format csv    every column of the current 29-row pass
+  xlopt build -o graddesc.xlsx        the workbook with live formulas (.xlsm adds Run/Reset buttons)
+  xlopt check graddesc.xlsx           recalculate it in LibreOffice and compare every cell with the engine
+  xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
+"""
+import argparse
+import importlib
+import sys
+
+from xlopt.errors import XloptError
+
+# sub-command -> (module exposing add_arguments(parser) and main(args) -> int, one-line help)
+COMMANDS = {
+    "run": ("xlopt.cmd_run", "press Run (5 epochs a click) on a sheet, headless"),
+    "show": ("xlopt.cmd_run", "print the current pass, one line per data row"),
+    "build": ("xlopt.cmd_build", "write the graddesc workbook with live formulas"),
+    "check": ("xlopt.cmd_check", "recalculate a workbook in LibreOffice and compare it with the engine"),
+    "click": ("xlopt.cmd_click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="xlopt", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (modname, help_) in COMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue  # not built in this checkout
+            raise
+        p = sub.add_parser(name, help=help_, description=help_,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        getattr(mod, "add_arguments_" + name, getattr(mod, "add_arguments", None))(p)
+        p.set_defaults(_main=getattr(mod, "main_" + name, getattr(mod, "main", None)))
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args._main(args) or 0
+    except XloptError as e:
+        print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"xlopt {args.command}: interrupted; no file was changed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

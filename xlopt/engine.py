@@ -1,0 +1,187 @@
+"""The numpy-free heart of the lab: one pass of a sheet, and an in-memory workbook to run it in.
+
+`compute_pass` evaluates a sheet's columns row by row in plain float64, exactly as the cells do.
+`MemoryBook` offers the same small interface as the LibreOffice and Excel back ends (defined names,
+automatic or manual calculation), so the Run/Reset logic in `xlopt.buttons` is written once.
+"""
+import math
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from xlopt import sheets
+from xlopt.errors import BadInput
+
+
+@dataclass
+class Data:
+    x: list
+    y: list
+
+    @classmethod
+    def lesson(cls):
+        x = [float(v) for v in sheets.LESSON_X]
+        return cls(x, [sheets.TRUE_B + v * sheets.TRUE_A for v in x])
+
+    @classmethod
+    def random(cls, seed=0, rows=29):
+        """Like the data sheet: x = RANDBETWEEN(1,100), y = $C$1 + x·$C$2."""
+        if rows < 2:
+            raise BadInput(f"--rows must be at least 2, got {rows}")
+        rng = random.Random(seed)
+        x = [float(rng.randint(1, 100)) for _ in range(rows)]
+        return cls(x, [sheets.TRUE_B + v * sheets.TRUE_A for v in x])
+
+    def __post_init__(self):
+        self.x, self.y = [float(v) for v in self.x], [float(v) for v in self.y]
+        if len(self.x) != len(self.y) or len(self.x) < 2:
+            raise BadInput(f"data needs at least 2 (x, y) rows of equal length, got {len(self.x)} x and {len(self.y)} y")
+        for i, v in enumerate(self.x + self.y):
+            if not math.isfinite(v):
+                raise BadInput(f"data row {i % len(self.x) + 1} holds a non-finite number ({v})")
+
+
+@dataclass
+class Pass:
+    cols: dict       # key -> list of row values (b and a included)
+    summary: dict    # summary key -> value
+    bad_row: object  # 1-based data row where values stopped being finite, or None
+
+    def last(self, key):
+        return self.cols[key][-1]
+
+
+def compute_pass(sheet, data, inputs):
+    """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets)."""
+    env0 = {"lr": inputs["lr"]}
+    env0.update({h: inputs[h] for h in sheet.hyper})
+    state = {}
+    for target, (_, keys) in sheet.targets.items():
+        state.update(zip(keys, inputs[target]))
+    b, a = inputs["const"], inputs["slope"]
+    keys = [c.key for c in sheet.columns]
+    cols = {k: [] for k in ["b", "a"] + keys}
+    bad = None
+    for i, (x, y) in enumerate(zip(data.x, data.y)):
+        e = dict(env0, **state, x=x, y=y, b=b, a=a)
+        cols["b"].append(b)
+        cols["a"].append(a)
+        for c in sheet.columns:
+            try:
+                v = c.fn(e)
+            except (OverflowError, ZeroDivisionError):
+                v = math.nan  # the cell would show #NUM! or #DIV/0!
+            e[c.key] = v
+            cols[c.key].append(v)
+        if bad is None and not all(math.isfinite(e[k]) for k in keys):
+            bad = i + 1
+        b, a = e[sheet.new_b], e[sheet.new_a]
+        for k in state:
+            state[k] = e[k]
+    env = dict(cols, **{k: v for k, v in inputs.items() if k not in cols})
+    summary = {}
+    for sm in sheet.summaries:
+        try:
+            v = sm.fn(env)
+        except (OverflowError, ZeroDivisionError):
+            v = math.nan
+        env[sm.key] = summary[sm.key] = v
+    return Pass(cols, summary, bad)
+
+
+def default_inputs(sheet):
+    """What a freshly opened workbook holds before anyone presses Reset."""
+    d = {"const": 1.0, "slope": 1.0, "lr": sheet.lr_default}
+    d.update({h: v for h, (_, v) in sheet.hyper.items()})
+    for target, (_, keys) in sheet.targets.items():
+        d[target] = [0.0 if target == "momtarget" else 10000.0] * 2
+    if sheet.anneal:
+        d["prev_grad2"] = 1.0
+    return d
+
+
+class MemoryBook:
+    """A workbook held in memory: names, calculation modes and the log, nothing else."""
+
+    def __init__(self, sheet, data, inputs=None, log=None):
+        self.sheet, self.data = sheet, data
+        self.inputs = dict(default_inputs(sheet) if inputs is None else inputs)
+        self.log = list(log or [])
+        self.auto = True
+        self.calculations = 0
+        self._names = sheet.names(len(data.x))
+        self.calculate()
+
+    @property
+    def name(self):
+        return self.sheet.name
+
+    def has(self, name):
+        return name in self._names
+
+    def get(self, name):
+        if name in self.inputs:
+            v = self.inputs[name]
+            return list(v) if isinstance(v, list) else v
+        if self.auto and self._dirty:
+            self.calculate()
+        if name in self.pass_.summary:
+            return self.pass_.summary[name]
+        try:
+            out = _OUTPUTS[name]
+        except KeyError:
+            raise BadInput(f"sheet {self.sheet.name!r} has no name {name!r}") from None
+        return out(self.sheet, self.pass_)
+
+    def set(self, name, value):
+        if name not in self.inputs:
+            raise BadInput(f"sheet {self.sheet.name!r}: {name!r} is not an input cell")
+        self.inputs[name] = list(value) if isinstance(value, (list, tuple)) else float(value)
+        self._dirty = True
+
+    def calculate(self):
+        self.pass_ = compute_pass(self.sheet, self.data, self.inputs)
+        self._dirty = False
+        self.calculations += 1
+
+    @contextmanager
+    def manual(self):
+        old, self.auto = self.auto, False
+        try:
+            yield self
+        finally:
+            self.auto = old
+            if old and self._dirty:
+                self.calculate()
+
+    def first_bad_row(self):
+        if self.auto and self._dirty:
+            self.calculate()
+        if self.pass_.bad_row is None and not all(map(_finite, self.pass_.summary.values())):
+            return len(self.data.x)
+        return self.pass_.bad_row
+
+    def read_log(self):
+        return [dict(e) for e in self.log]
+
+    def write_log(self, entries):
+        self.log = [dict(e) for e in entries]
+
+
+def _finite(v):
+    return math.isfinite(v)
+
+
+def _last_of(*keys):
+    return lambda sheet, p: [p.last(k) for k in keys] if len(keys) > 1 else p.last(keys[0])
+
+
+# computed names other than the summaries: where each reads in the pass
+_OUTPUTS = {
+    "lastconst": _last_of("b"),
+    "lastslope": _last_of("a"),
+    "lastnewconst": lambda sheet, p: p.last(sheet.new_b),
+    "lastnewslope": lambda sheet, p: p.last(sheet.new_a),
+    "momlast": _last_of("m_b", "m_a"),
+    "ms_last": _last_of("s_b", "s_a"),
+}

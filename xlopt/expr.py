@@ -1,0 +1,89 @@
+"""A tiny expression node, so one rule written as plain arithmetic can also be printed as a formula.
+
+Called on floats, arrays or tensors, a rule computes values; called on `E` symbols, the same
+operators build a tree that `xlopt.excel` renders as cell formulas. Arguments keep their order
+(`a - b` stays `a - b`) because the workbook must evaluate left to right exactly as the engine does.
+"""
+import math
+
+
+class E:
+    __slots__ = ("op", "args")
+
+    def __init__(self, op, *args):
+        self.op, self.args = op, args
+
+    def _bin(op, flip=False):
+        def f(self, other):
+            return E(op, lift(other), self) if flip else E(op, self, lift(other))
+        return f
+
+    __add__, __radd__ = _bin("+"), _bin("+", True)
+    __sub__, __rsub__ = _bin("-"), _bin("-", True)
+    __mul__, __rmul__ = _bin("*"), _bin("*", True)
+    __truediv__, __rtruediv__ = _bin("/"), _bin("/", True)
+    __pow__, __rpow__ = _bin("^"), _bin("^", True)
+    del _bin
+
+    def __repr__(self):
+        if self.op == "sym":
+            return self.args[0]
+        if self.op == "num":
+            return repr(self.args[0])
+        return f"{self.op}({', '.join(map(repr, self.args))})"
+
+    def symbols(self):
+        """Names this expression reads, in first-use order."""
+        if self.op == "sym":
+            return [self.args[0]]
+        out = []
+        for a in self.args:
+            if isinstance(a, E):
+                out += [s for s in a.symbols() if s not in out]
+        return out
+
+
+def sym(name):
+    return E("sym", name)
+
+
+def lift(x):
+    if isinstance(x, E):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return E("num", x)
+    raise TypeError(f"cannot put {type(x).__name__} into a formula")
+
+
+def sqrt(x):
+    """√ for every operand kind a rule may see: node, float, ndarray or tensor."""
+    if isinstance(x, E):
+        return E("sqrt", x)
+    if isinstance(x, float):
+        return math.sqrt(x) if x >= 0 else math.nan
+    return x ** 0.5 if isinstance(x, int) else x.sqrt() if hasattr(x, "sqrt") else _np_sqrt(x)
+
+
+def _np_sqrt(x):
+    import numpy as np
+    return np.sqrt(x)
+
+
+def colsum(col):
+    """SUM over a column, left to right (a plain loop: Python 3.12's sum() compensates)."""
+    if isinstance(col, E):
+        return E("sum", col)
+    t = 0.0
+    for v in col:
+        t += v
+    return t
+
+
+def colsumsq(col):
+    """SUMSQ over a column, left to right."""
+    if isinstance(col, E):
+        return E("sumsq", col)
+    t = 0.0
+    for v in col:
+        t += v * v
+    return t

@@ -1,0 +1,95 @@
+"""Every update rule of the lab, written once as plain arithmetic.
+
+The operands may be floats, numpy arrays, torch tensors or `xlopt.expr` symbols: the engine, the
+workbook's formula text and torch_side's optimizers all call these functions, so they cannot drift.
+The order of operations is part of the definition (the workbook evaluates left to right, and the
+engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
+"""
+from xlopt.expr import sqrt
+
+FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
+
+
+# --- the model: y = a·x + b, squared error -------------------------------------------------
+def predict(a, b, x):
+    """y_pred as the basic sheet writes it: intercept plus slope times x."""
+    return b + a * x
+
+
+def sq_err(y, pred):
+    return (y - pred) ** 2
+
+
+def err_b_shifted(a, b, x, y, h=FD_STEP):
+    """errb1: the squared error with the intercept nudged by h."""
+    return ((b + h) + x * a - y) ** 2
+
+
+def err_a_shifted(a, b, x, y, h=FD_STEP):
+    """erra1: the squared error with the slope nudged by h."""
+    return ((a + h) * x + b - y) ** 2
+
+
+def finite_diff(err_shifted, err, h=FD_STEP):
+    """A one-sided estimate of de/dp: how far the error moved per unit nudge."""
+    return (err_shifted - err) / h
+
+
+def grad_b_of_pred(pred, y):
+    """de/db from the prediction column (basic sheet)."""
+    return 2 * (pred - y)
+
+
+def grad_b(a, b, x, y):
+    """de/db written out (the momentum, rmsprop and adam sheets)."""
+    return 2 * (a * x + b - y)
+
+
+def grad_a(g_b, x):
+    """de/da = de/db · x (chain rule through a·x)."""
+    return g_b * x
+
+
+# --- optimizer pieces ------------------------------------------------------------------------
+def ewma(avg, new, beta):
+    """An exponentially weighted average: avg·β + (1−β)·new (momentum and the squared averages)."""
+    return avg * beta + (1 - beta) * new
+
+
+def sgd_step(p, step, lr):
+    """p − step·lr: the plain step, and momentum's step when `step` is the average."""
+    return p - step * lr
+
+
+def scaled_step(p, step, lr, sq_avg):
+    """p − step·lr/√avg: the sheets' RMSProp/Adam step, no epsilon."""
+    return p - step * lr / sqrt(sq_avg)
+
+
+def scaled_step_eps(p, step, lr, sq_avg, eps):
+    """The usual RMSProp step: p − step·lr/(√avg + ε)."""
+    return p - step * lr / (sqrt(sq_avg) + eps)
+
+
+def adam_step(p, m, v, lr, b1, b2, t, eps):
+    """The usual Adam step: bias-corrected averages, ε outside the root (as torch.optim.Adam)."""
+    return p - lr / (1 - b1 ** t) * m / (sqrt(v) / sqrt(1 - b2 ** t) + eps)
+
+
+def decay(p, lr, wd):
+    """Decoupled weight decay (AdamW): shrink the weights before the step."""
+    return p * (1 - lr * wd)
+
+
+# --- adam_ann's automatic annealer ---------------------------------------------------------------
+def avg_grad2(sq_avg_b, sq_avg_a):
+    """The size of the squared-gradient averages, √s_b + √s_a."""
+    return sqrt(sq_avg_b) + sqrt(sq_avg_a)
+
+
+def gradrat(avg, prev):
+    return avg / prev
+
+
+ANNEAL_THRESHOLD = 2  # gradrat above this ...
+ANNEAL_FACTOR = 4     # ... divides lr by this

@@ -1,0 +1,83 @@
+"""A sheet's state as a JSON file: everything needed to press Run again later.
+
+The pass itself is not stored: it is a function of the top values, so a loaded state recalculates
+to exactly the numbers the sheet showed.
+"""
+import json
+import math
+import os
+
+from xlopt import buttons, sheets
+from xlopt.atomic import write_text
+from xlopt.engine import Data, MemoryBook
+from xlopt.errors import BadInput
+
+FORMAT = "xlopt-state"
+VERSION = 1
+
+
+def fresh(sheet_name, data=None):
+    """A new book of that sheet with Reset pressed, as the lesson starts."""
+    book = MemoryBook(sheets.get(sheet_name), data or Data.lesson())
+    buttons.reset(book)
+    return book
+
+
+def to_dict(book, carry):
+    return {"format": FORMAT, "version": VERSION, "sheet": book.sheet.name, "carry": carry,
+            "data": {"x": book.data.x, "y": book.data.y}, "inputs": book.inputs, "log": book.log}
+
+
+def from_dict(d, where="state"):
+    """Validate and rebuild a book, naming the first thing that is wrong."""
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise BadInput(f"{where} is not an xlopt state file (no \"format\": \"{FORMAT}\")")
+    if d.get("version") != VERSION:
+        raise BadInput(f"{where} has state version {d.get('version')!r}; this xlopt reads version {VERSION}")
+    try:
+        sheet = sheets.get(d["sheet"])
+        data = Data(d["data"]["x"], d["data"]["y"])
+        inputs, log = d["inputs"], d["log"]
+        need = set(MemoryBook(sheet, data).inputs)
+        if set(inputs) != need:
+            raise BadInput(f"{where}: inputs {sorted(inputs)} do not match sheet {sheet.name!r} ({sorted(need)})")
+        for k, v in inputs.items():
+            for n in (v if isinstance(v, list) else [v]):
+                if not isinstance(n, (int, float)) or isinstance(n, bool) or not math.isfinite(n):
+                    raise BadInput(f"{where}: input {k!r} holds {v!r}, not a finite number")
+        if not isinstance(log, list) or not log or not all(isinstance(e, dict) and "epoch" in e for e in log):
+            raise BadInput(f"{where}: the epoch log is missing or malformed")
+        carry = d.get("carry", "lesson")
+        if carry not in buttons.CARRIES:
+            raise BadInput(f"{where}: carry {carry!r} is not one of {', '.join(buttons.CARRIES)}")
+        book = MemoryBook(sheet, data, inputs, log)
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInput(f"{where} is corrupt ({type(e).__name__}: {e}); delete it to start from Reset") from None
+    return book, carry
+
+
+def load(path, sheet_name=None):
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"state file {path} is corrupt (not JSON: {e}); delete it to start from Reset") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"state file {path} is corrupt (not text); delete it to start from Reset") from None
+    except OSError as e:
+        raise BadInput(f"cannot read state file {path}: {e.strerror}") from None
+    book, carry = from_dict(d, f"state file {path}")
+    if sheet_name is not None and book.sheet.name != sheet_name:
+        raise BadInput(f"state file {path} belongs to sheet {book.sheet.name!r}, not {sheet_name!r}: "
+                       f"use another --state file or run {book.sheet.name}")
+    return book, carry
+
+
+def save(book, carry, path):
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise BadInput(f"cannot write state file {path}: folder {d} does not exist")
+    try:
+        write_text(path, json.dumps(to_dict(book, carry), indent=1) + "\n")
+    except OSError as e:
+        raise BadInput(f"cannot write state file {path}: {e.strerror}") from None
