@@ -1,0 +1,139 @@
+"""Batch augmentations that run on the device, each image with its own random draw.
+
+Why not torchvision: it does not import beside torch 2.13 here, and applied to a batch
+tensor its RandomCrop/RandomHorizontalFlip use one draw for the whole batch. These are a few
+lines of indexing (airbench ``batch_flip_lr``: a random mask plus ``torch.where``).
+RandErase and RandCopy follow course22p2 nb 14: patches of ``pct`` of each side, 0 to
+``max_num`` of them per image, erased patches filled with noise of the batch's mean and std,
+clamped to its range, so the batch statistics are preserved.
+"""
+import torch
+from torch import nn
+
+__all__ = ["random_crop", "random_flip", "rand_erase", "rand_copy", "RandomCrop",
+           "RandomFlip", "RandErase", "RandCopy", "batch_tfms"]
+
+
+def _gen_kwargs(generator):
+    return {} if generator is None else {"generator": generator}
+
+
+def _rand(n, x, generator=None):
+    return torch.rand(n, **_gen_kwargs(generator)).to(x.device)
+
+
+def _shift(x, rows, cols):
+    """Per-image gather: out[n, c, i, j] = x[n, c, rows[n, i], cols[n, j]]."""
+    n = torch.arange(x.shape[0], device=x.device)[:, None, None]
+    return x[n, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def random_crop(x, padding=1, fill=None, generator=None):
+    """Pad each side by ``padding`` and crop back to the original size at a random offset.
+
+    The border is filled with ``fill``, by default the batch minimum: on normalised
+    Fashion-MNIST that is the black background, so cropping shifts the garment and keeps
+    the batch statistics (the lesson's zero fill would add a grey frame).
+    """
+    N, _, H, W = x.shape
+    fill = x.min() if fill is None else fill
+    xp = nn.functional.pad(x - fill, (padding,) * 4) + fill
+    off = (_rand(2 * N, x, generator) * (2 * padding + 1)).long().clamp_max(2 * padding)
+    dy, dx = off[:N], off[N:]
+    rows = dy[:, None] + torch.arange(H, device=x.device)
+    cols = dx[:, None] + torch.arange(W, device=x.device)
+    return _shift(xp, rows, cols).contiguous()
+
+
+def random_flip(x, p=0.5, generator=None):
+    """Mirror a random half of the images left-right."""
+    mask = _rand(x.shape[0], x, generator) < p
+    return torch.where(mask[:, None, None, None], x.flip(-1), x)
+
+
+def _patch_mask(N, H, W, pct, x, generator):
+    """A boolean (N, 1, H, W) mask of one pct-sized patch per image, plus its corner."""
+    szx, szy = int(pct * H), int(pct * W)
+    stx = (_rand(N, x, generator) * (1 - pct) * H).long()
+    sty = (_rand(N, x, generator) * (1 - pct) * W).long()
+    r = torch.arange(H, device=x.device)[None, :]
+    c = torch.arange(W, device=x.device)[None, :]
+    rm = (r >= stx[:, None]) & (r < stx[:, None] + szx)
+    cm = (c >= sty[:, None]) & (c < sty[:, None] + szy)
+    return (rm[:, :, None] & cm[:, None, :])[:, None], stx, sty
+
+
+def _counts(N, max_num, x, generator):
+    return (_rand(N, x, generator) * (max_num + 1)).long().clamp_max(max_num)
+
+
+def rand_erase(x, pct=0.2, max_num=4, generator=None):
+    """Replace 0..max_num patches per image by noise with the batch's mean/std and range."""
+    N, _, H, W = x.shape
+    xm, xs, mn, mx = x.mean(), x.std(), x.min(), x.max()
+    num = _counts(N, max_num, x, generator)
+    for k in range(max_num):
+        mask, _, _ = _patch_mask(N, H, W, pct, x, generator)
+        mask = mask & (num > k)[:, None, None, None]
+        noise = (torch.randn(x.shape, **_gen_kwargs(generator)).to(x.device, x.dtype) * xs + xm)
+        x = torch.where(mask, noise.clamp(mn, mx), x)
+    return x
+
+
+def rand_copy(x, pct=0.2, max_num=4, generator=None):
+    """Copy 0..max_num patches per image from another random place in the same image."""
+    N, _, H, W = x.shape
+    num = _counts(N, max_num, x, generator)
+    ar_h, ar_w = torch.arange(H, device=x.device), torch.arange(W, device=x.device)
+    for k in range(max_num):
+        mask, stx1, sty1 = _patch_mask(N, H, W, pct, x, generator)
+        stx2 = (_rand(N, x, generator) * (1 - pct) * H).long()
+        sty2 = (_rand(N, x, generator) * (1 - pct) * W).long()
+        rows = (ar_h[None] - stx1[:, None] + stx2[:, None]).clamp(0, H - 1)
+        cols = (ar_w[None] - sty1[:, None] + sty2[:, None]).clamp(0, W - 1)
+        mask = mask & (num > k)[:, None, None, None]
+        x = torch.where(mask, _shift(x, rows, cols), x)
+    return x
+
+
+class _Tfm(nn.Module):
+    def __init__(self, fn, **kwargs):
+        super().__init__()
+        self.fn, self.kwargs = fn, kwargs
+
+    def forward(self, x):
+        return self.fn(x, **self.kwargs)
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+
+
+class RandomCrop(_Tfm):
+    def __init__(self, padding=1):
+        super().__init__(random_crop, padding=padding)
+
+
+class RandomFlip(_Tfm):
+    def __init__(self, p=0.5):
+        super().__init__(random_flip, p=p)
+
+
+class RandErase(_Tfm):
+    def __init__(self, pct=0.2, max_num=4):
+        super().__init__(rand_erase, pct=pct, max_num=max_num)
+
+
+class RandCopy(_Tfm):
+    def __init__(self, pct=0.2, max_num=4):
+        super().__init__(rand_copy, pct=pct, max_num=max_num)
+
+
+_NAMED = {"crop": RandomCrop, "flip": RandomFlip, "erase": RandErase, "copy": RandCopy}
+
+
+def batch_tfms(names):
+    """``('crop', 'flip', 'erase')`` -> an nn.Sequential applied to each training batch."""
+    unknown = [n for n in names if n not in _NAMED]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown}; known: {', '.join(_NAMED)}")
+    return nn.Sequential(*[_NAMED[n]() for n in names])
