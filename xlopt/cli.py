@@ -48,6 +48,9 @@ def main(argv=None):
     except XloptError as e:
         print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # `xlopt run ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"xlopt {args.command}: interrupted; no file was changed", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ top of an epoch, data starts at row 4, the row after the data holds the summarie
 from dataclasses import dataclass, field
 
 from xlopt import rules
+from xlopt.errors import BadInput
 from xlopt.expr import colsum, colsumsq, sqrt
 
 FIRST_ROW = 4
@@ -202,4 +203,4 @@ def get(name):
     try:
         return BY_NAME[name]
     except KeyError:
-        raise KeyError(f"unknown sheet {name!r}: choose one of {', '.join(SHEETS)}") from None
+        raise BadInput(f"unknown sheet {name!r}: choose one of {', '.join(SHEETS)}") from None

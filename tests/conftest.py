@@ -1,0 +1,30 @@
+import json
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+@pytest.fixture
+def xlopt_cli(capsys):
+    """Run `xlopt ...` in-process: returns (exit code, stdout, stderr)."""
+    from xlopt.cli import main
+
+    def call(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return call
+
+
+@pytest.fixture
+def xlopt_json(xlopt_cli):
+    def call(*argv):
+        code, out, err = xlopt_cli(*argv, "--format", "json")
+        assert code == 0, err
+        return json.loads(out)
+    return call

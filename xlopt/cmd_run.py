@@ -1,0 +1,189 @@
+"""`xlopt run` and `xlopt show`: press the buttons headless, and print the pass a sheet shows."""
+import csv
+import io
+import json
+import math
+import os
+import sys
+
+from xlopt import buttons, sheets, state
+from xlopt.engine import Data
+from xlopt.errors import BadInput
+
+FORMATS = ("table", "json", "csv")
+HISTORY_KEYS = ("epoch", "const", "slope", "lr", "rmse")
+
+
+# --- arguments ----------------------------------------------------------------------------------
+def _add_common(p, state_help):
+    p.add_argument("sheet", metavar="SHEET", help=f"one of {', '.join(sheets.SHEETS)}")
+    p.add_argument("--state", metavar="FILE", help=state_help)
+    p.add_argument("--format", default="table", choices=FORMATS,
+                   help="table for people (default), json for programs, csv for pandas")
+    p.add_argument("--data", default=None, metavar="lesson|random|FILE.csv",
+                   help="data for a new state: the lesson's 29 rows (default), random rows like the data "
+                        "sheet (y = 2x + 30, x in 1..100) from --seed, or a CSV with columns x,y")
+    p.add_argument("--seed", type=int, default=0, help="seed for --data random (default 0)")
+    p.add_argument("--rows", type=int, default=29, help="rows for --data random (default 29)")
+
+
+def add_arguments_run(p):
+    p.epilog = ("Without --state every run starts from the sheet's Reset. With --state FILE the run "
+                "continues from FILE (Reset first if it does not exist) and saves the new state there, "
+                "like pressing Run again later. Exit status: 2 bad input, 3 diverged (the state file is "
+                "left as it was).")
+    _add_common(p, "continue from this state file and save to it (atomically)")
+    p.add_argument("--epochs", type=int, default=buttons.EPOCHS_PER_CLICK,
+                   help="epochs to run (default 5: one click of Run)")
+    p.add_argument("--lr", type=float, default=None, help="type this learning rate into the lr cell first")
+    p.add_argument("--carry", choices=buttons.CARRIES, default=None,
+                   help="lesson (default): carry the last row's inputs, as the lesson's macro does "
+                        "(28 updates an epoch); full: carry its new b and new a")
+
+
+def add_arguments_show(p):
+    _add_common(p, "show the pass of this state file (default: the sheet right after Reset)")
+
+
+# --- the work -------------------------------------------------------------------------------------
+def load_data(args):
+    if args.data in (None, "lesson"):
+        return Data.lesson()
+    if args.data == "random":
+        return Data.random(args.seed, args.rows)
+    return read_csv(args.data)
+
+
+def read_csv(path):
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise BadInput(f"cannot read data file {path}: {e.strerror}") from None
+    if not rows or not {"x", "y"} <= set(rows[0]):
+        raise BadInput(f"data file {path} needs a header with columns x and y")
+    x, y = [], []
+    for i, r in enumerate(rows, start=2):
+        try:
+            x.append(float(r["x"]))
+            y.append(float(r["y"]))
+        except (TypeError, ValueError):
+            raise BadInput(f"data file {path}, line {i}: x={r['x']!r}, y={r['y']!r} is not a pair of numbers") from None
+    return Data(x, y)
+
+
+def open_book(args, make_book=None):
+    """The book to act on and its carry: the state file's if it exists, else a fresh Reset."""
+    sheets.get(args.sheet)  # unknown sheet: one message before anything else
+    if args.state and os.path.exists(args.state):
+        if args.data is not None:
+            raise BadInput(f"--data applies to a new state; {args.state} already holds its data")
+        book, carry = state.load(args.state, args.sheet)
+        if make_book is not None:
+            book = make_book(book.sheet, book.data, book.inputs, book.log)
+    else:
+        data = load_data(args)
+        book = state.fresh(args.sheet, data) if make_book is None else _fresh(make_book, args.sheet, data)
+        carry = "lesson"
+    return book, getattr(args, "carry", None) or carry
+
+
+def _fresh(make_book, name, data):
+    book = make_book(sheets.get(name), data, None, None)
+    buttons.reset(book)
+    return book
+
+
+def run(args, make_book=None):
+    """Shared by `xlopt run` and `torch-side linreg` (make_book builds the torch book)."""
+    if args.lr is not None and (not math.isfinite(args.lr) or args.lr <= 0):
+        raise BadInput(f"--lr must be a finite number > 0, got {args.lr}")
+    if args.epochs < 1:
+        raise BadInput(f"--epochs must be at least 1, got {args.epochs}")
+    book, carry = open_book(args, make_book)
+    if args.lr is not None:
+        buttons.set_lr(book, args.lr)
+    before = len(book.read_log())
+    log = buttons.run(book, args.epochs, carry)
+    if args.state:
+        state.save(book, carry, args.state)
+    return result_dict(book, carry, log[before:])
+
+
+def result_dict(book, carry, history):
+    return {"sheet": book.sheet.name, "carry": carry,
+            "history": [{k: e[k] for k in HISTORY_KEYS} for e in history],
+            "state": state.to_dict(book, carry)}
+
+
+def main_run(args):
+    emit(run(args), args.format)
+    return 0
+
+
+# --- output -------------------------------------------------------------------------------------
+def emit(result, fmt, out=None):
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump(result, out)
+        out.write("\n")
+    elif fmt == "csv":
+        _csv(result["history"], HISTORY_KEYS, out)
+    else:
+        h = result["history"]
+        out.write(f"{result['sheet']} ({result['carry']} carry): {len(h)} epochs, "
+                  f"now at epoch {h[-1]['epoch'] if h else 0}; true b = {sheets.TRUE_B}, a = {sheets.TRUE_A}\n")
+        out.write(table(h, HISTORY_KEYS))
+
+
+def _csv(rows, keys, out):
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(keys)
+    for r in rows:
+        w.writerow([repr(r[k]) if isinstance(r[k], float) else r[k] for k in keys])
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def table(rows, keys, titles=None):
+    titles = titles or keys
+    cells = [[_cell(r[k]) for k in keys] for r in rows]
+    widths = [max([len(t)] + [len(c[i]) for c in cells]) for i, t in enumerate(titles)]
+    line = lambda cs: "  ".join(c.rjust(w) for c, w in zip(cs, widths)) + "\n"
+    return line(titles) + "".join(line(c) for c in cells)
+
+
+def pass_rows(book):
+    """The current pass as one dict per data row, keys in the sheet's column order (A, B, C, …)."""
+    sheet, p = book.sheet, book.pass_
+    cols = sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter))
+    keys = ["row", "x", "y", "b", "a"] + [c.key for c in cols]
+    titles = ["row", "x", "y", "intercept", "slope"] + [c.title for c in cols]
+    first, _, _ = sheet.rows(len(book.data.x))
+    rows = []
+    for i, (x, y) in enumerate(zip(book.data.x, book.data.y)):
+        r = {"row": first + i, "x": x, "y": y}
+        r.update({k: p.cols[k][i] for k in keys[3:]})
+        rows.append(r)
+    return rows, keys, titles
+
+
+def main_show(args):
+    book, carry = open_book(args)
+    rows, keys, titles = pass_rows(book)
+    if args.format == "json":
+        json.dump({"sheet": book.sheet.name, "carry": carry, "columns": dict(zip(keys, titles)),
+                   "rows": rows, "summary": book.pass_.summary}, sys.stdout)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        buf = io.StringIO()
+        _csv(rows, keys, buf)
+        sys.stdout.write(buf.getvalue())
+    else:
+        sys.stdout.write(table(rows, keys, titles))
+        sys.stdout.write("  ".join(f"{k} = {_cell(v)}" for k, v in book.pass_.summary.items()) + "\n")
+    return 0
