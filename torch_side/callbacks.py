@@ -207,19 +207,20 @@ class RecorderCB(Callback):
         for k, fn in self.fns.items():
             self.recs[k].append(fn(self))
 
+    def values(self, k):
+        """Recorded values of ``k`` as floats (tensors are kept until now to avoid syncs)."""
+        return [float(v) for v in self.recs[k]]
+
     @property
     def df(self):
         import pandas as pd
-        return pd.DataFrame(self.recs)
+        return pd.DataFrame({k: self.values(k) for k in self.recs})
 
     def plot(self, path=None):
-        import matplotlib
-        if path is not None:
-            matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
         fig, axs = plt.subplots(1, len(self.recs), figsize=(4 * len(self.recs), 3), squeeze=False)
-        for ax, (k, v) in zip(axs[0], self.recs.items()):
-            ax.plot(v)
+        for ax, k in zip(axs[0], self.recs):
+            ax.plot(self.values(k))
             ax.set_title(k)
             ax.set_xlabel("batch")
         fig.tight_layout()

@@ -121,6 +121,7 @@ class Learner:
         self.cbs.extend(cbs)
         try:
             self.n_epochs = n_epochs
+            self.do_train, self.do_valid = train, valid
             self.epochs = range(n_epochs)  # a callback (resume) may shorten this in before_fit
             if lr is None:
                 lr = self.lr

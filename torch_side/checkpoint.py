@@ -1,0 +1,118 @@
+"""Checkpoints written atomically after each completed epoch, and resumed from.
+
+Why atomic: a run killed mid-save must leave the previous checkpoint readable, so we write
+a temp file beside the target and ``os.replace`` it. A checkpoint holds the model name
+and the schedule's shape (epochs x batches), so resuming with another model or another
+schedule is refused with a message instead of a shape error deep in ``load_state_dict``.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from torch_side.callbacks import MetricsCB
+from torch_side.learner import Callback
+
+__all__ = ["CheckpointError", "CheckpointCB", "save_atomic", "load_checkpoint", "FORMAT"]
+
+FORMAT = "torch-side-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """The checkpoint cannot be resumed by this run (other model, schedule or format)."""
+
+
+def save_atomic(obj, path):
+    """``torch.save`` to a temp file in the same directory, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".~" + path.name, dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path, model_name=None):
+    """Load and check a checkpoint; ``model_name`` must match the one it was made for."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure is "not a checkpoint"
+        raise CheckpointError(f"{path} is not a readable torch-side checkpoint ({e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a torch-side checkpoint (format {FORMAT})")
+    if model_name is not None and ckpt["model_name"] != model_name:
+        raise CheckpointError(
+            f"{path} was saved from model {ckpt['model_name']!r} (recipe "
+            f"{ckpt.get('recipe')!r}), but this run builds {model_name!r}; use another --out "
+            "or the matching recipe")
+    return ckpt
+
+
+def _unwrap(model):
+    return getattr(model, "_orig_mod", model)  # torch.compile wraps the module
+
+
+def _scheds(learn):
+    return [cb.sched for cb in sorted(learn.cbs, key=lambda c: c.order)
+            if hasattr(getattr(cb, "sched", None), "state_dict")]
+
+
+class CheckpointCB(Callback):
+    """Save after each epoch's last phase; with ``resume``, continue from the saved epoch."""
+    order = 30  # after the schedulers (built at order 5), so their state can be restored
+
+    def __init__(self, path, model_name, recipe=None, resume=False):
+        self.path, self.model_name, self.recipe = Path(path), model_name, recipe
+        self.resume, self.resumed_from = resume, None
+
+    def _metrics(self, learn):
+        return next((cb for cb in learn.cbs if isinstance(cb, MetricsCB)), None)
+
+    def before_fit(self, learn):
+        self.steps = len(learn.dls.train)
+        if not (self.resume and self.path.exists()):
+            return
+        ckpt = load_checkpoint(self.path, self.model_name)
+        if (ckpt["n_epochs"], ckpt["steps_per_epoch"]) != (learn.n_epochs, self.steps):
+            raise CheckpointError(
+                f"{self.path} belongs to a run of {ckpt['n_epochs']} epochs x "
+                f"{ckpt['steps_per_epoch']} batches; this run has {learn.n_epochs} x "
+                f"{self.steps}. Resume with the same --epochs, --subset and batch size")
+        try:
+            _unwrap(learn.model).load_state_dict(ckpt["model"])
+        except RuntimeError as e:
+            raise CheckpointError(f"{self.path} does not fit model {self.model_name!r}: "
+                                  f"{str(e).splitlines()[0]}") from None
+        learn.opt.load_state_dict(ckpt["opt"])
+        for sched, state in zip(_scheds(learn), ckpt["scheds"]):
+            sched.load_state_dict(state)
+        metrics = self._metrics(learn)
+        if metrics is not None:
+            metrics.log[:] = ckpt["history"]
+        gen = getattr(learn.dls.train, "gen", None)
+        if gen is not None and ckpt.get("loader_rng") is not None:
+            gen.set_state(ckpt["loader_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.resumed_from = ckpt["epoch"]
+        learn.epochs = range(ckpt["epoch"] + 1, learn.n_epochs)
+
+    def after_epoch(self, learn):
+        last_phase = (not learn.training) or not learn.do_valid
+        if not (learn.do_train and last_phase):
+            return
+        metrics = self._metrics(learn)
+        gen = getattr(learn.dls.train, "gen", None)
+        save_atomic({
+            "format": FORMAT, "model_name": self.model_name, "recipe": self.recipe,
+            "epoch": learn.epoch, "n_epochs": learn.n_epochs, "steps_per_epoch": self.steps,
+            "model": _unwrap(learn.model).state_dict(), "opt": learn.opt.state_dict(),
+            "scheds": [s.state_dict() for s in _scheds(learn)],
+            "history": list(metrics.log) if metrics is not None else [],
+            "loader_rng": gen.get_state() if gen is not None else None,
+            "torch_rng": torch.get_rng_state(),
+        }, self.path)

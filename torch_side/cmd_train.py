@@ -1,0 +1,142 @@
+"""Train a lesson recipe on Fashion-MNIST: history CSV, loss/lr plots and a checkpoint in --out.
+
+Recipes: resnet-5ep, aug-20ep (flip TTA), erase-50ep. The data lives on the device; a
+checkpoint is written atomically after every epoch and --resume continues from it.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from torch_side.checkpoint import CheckpointCB, CheckpointError
+from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
+from torch_side.learner import Learner, NonFiniteLossError
+from torch_side.callbacks import DeviceCB, MixedPrecisionCB, capture_preds, accuracy
+from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS
+from torch_side.recipes import RECIPES, UnknownRecipeError, build_learner, get_recipe
+from torch_side.tta import tta_preds
+
+__all__ = ["add_arguments", "main", "run"]
+
+
+def add_arguments(p):
+    p.add_argument("--recipe", required=True, help=f"one of: {', '.join(RECIPES)}")
+    p.add_argument("--epochs", type=int, help="override the recipe's epoch count")
+    p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer (default adamw)")
+    p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule (default onecycle)")
+    p.add_argument("--lr", type=float, help="override the peak learning rate")
+    p.add_argument("--bs", type=int, help="override the batch size (default 1024)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--subset", type=int,
+                   help="train on N random training images and test on N//6 test images")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
+    p.add_argument("--download", action="store_true",
+                   help="download Fashion-MNIST from the official URL if no copy is found")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _err(msg, code=2):
+    print(f"torch-side train: error: {msg}", file=sys.stderr)
+    return code
+
+
+def _positive(args):
+    for k in ("epochs", "bs", "subset"):
+        v = getattr(args, k, None)
+        if v is not None and v <= 0:
+            raise ValueError(f"--{k} must be a positive integer, got {v}")
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+
+
+def _plots(out, metrics, recorder):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    hist = metrics.df
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.5))
+    axs[0].plot(recorder.values("loss"), lw=0.7)
+    axs[0].set(title="training loss per batch", xlabel="batch", ylabel="loss")
+    for phase, g in hist.groupby("phase"):
+        axs[1].plot(g["epoch"] + 1, g["loss"], marker="o", label=phase)
+    axs[1].set(title="loss per epoch", xlabel="epoch", ylabel="loss")
+    axs[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png")
+    plt.close(fig)
+    fig = recorder.plot()
+    fig.savefig(out / "lr.png")
+    plt.close(fig)
+
+
+def run(args):
+    """Do the work; raises the project's errors (``main`` turns them into messages)."""
+    _positive(args)
+    recipe = get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
+                        opt=args.opt, sched=args.sched)
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    valid_subset = None if args.subset is None else max(args.subset // 6, 100)
+    dls = fashion_dls(recipe.bs, device, subset=args.subset, valid_subset=valid_subset,
+                      seed=args.seed, data_dir=args.data_dir, download=args.download,
+                      channels_last=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
+                        resume=args.resume)
+    learn, metrics, recorder = build_learner(recipe, dls, device, progress=not args.no_progress,
+                                             compile=args.compile, extra_cbs=[ckpt])
+    print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
+          f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)}, "
+          f"{len(dls.train.y)} train / {len(dls.valid.y)} test images on {device}")
+    t0 = time.perf_counter()
+    learn.fit(recipe.epochs)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    trained = len(learn.epochs)
+    if ckpt.resumed_from is not None:
+        print(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
+    summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
+               "epochs": recipe.epochs, "epochs_this_run": trained,
+               "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
+               "seconds": round(seconds, 2)}
+    evaluator = Learner(learn.model, dls, opt_func=None,
+                        cbs=[DeviceCB(device, channels_last=True), MixedPrecisionCB()])
+    preds, targs = capture_preds(evaluator)
+    summary["accuracy"] = round(float(accuracy(preds, targs)), 4)
+    if recipe.tta:
+        p, t = tta_preds(evaluator)
+        summary["tta_accuracy"] = round(float(accuracy(p, t)), 4)
+    if trained and seconds > 0:
+        summary["images_per_second"] = round(trained * len(dls.train.y) / seconds, 1)
+    metrics.df.to_csv(out / "history.csv", index=False)
+    if recorder.recs.get("loss"):
+        _plots(out, metrics, recorder)
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return summary
+
+
+def main(args) -> int:
+    try:
+        run(args)
+    except (UnknownRecipeError, DatasetMissingError, DatasetError, CheckpointError) as e:
+        return _err(str(e))
+    except NonFiniteLossError as e:
+        return _err(str(e), code=3)
+    except ValueError as e:
+        return _err(str(e))
+    except RuntimeError as e:
+        if "CUDA" in str(e) or "cuda" in str(e):
+            return _err(str(e))
+        raise
+    return 0
