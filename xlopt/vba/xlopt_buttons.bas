@@ -1,0 +1,5 @@
+Attribute VB_Name = "xlopt_buttons"
+' The Run and Reset buttons of the graddesc sheets: each calls Python through xlwings' RunPython.
+' The logic lives in xlopt.macros (acts on the active sheet, uses its defined names only).
+Sub xlopt_run(): RunPython "import xlopt.macros; xlopt.macros.run()": End Sub
+Sub xlopt_reset(): RunPython "import xlopt.macros; xlopt.macros.reset()": End Sub

@@ -1,0 +1,219 @@
+"""The macro-enabled workbook: xlwings' VBA project, one module of one-line Subs, Run/Reset buttons.
+
+The builder calls `add_macros(workbook, worksheets)` after writing the sheets. It embeds the VBA
+project of xlwings' standalone quickstart (the whole xlwings module, so no add-in is needed) with
+Module1 replaced by `vba/xlopt_buttons.bas`, whose Subs call `RunPython` into `xlopt.macros`; puts a
+Run and a Reset form button on each optimizer sheet; and adds the `xlwings.conf` sheet that tells
+RunPython which Python to start.
+
+The modified vbaProject.bin is cached in `vba/` next to the key it was made from (the template's
+bytes, the module's text, pyOpenVBA's version): the same inputs give the same bytes, so a rebuild can
+be compared with the committed workbook.
+"""
+import hashlib
+import io
+import os
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+
+from xlopt import sheets
+from xlopt.errors import BadInput, MissingTool
+
+VBA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vba")
+MODULE = "xlopt_buttons"
+MODULE_FILE = os.path.join(VBA_DIR, MODULE + ".bas")
+CACHE_BIN = os.path.join(VBA_DIR, "vbaProject.bin")
+CACHE_KEY = os.path.join(VBA_DIR, "vbaProject.key")
+TEMPLATE = "quickstart_standalone.xlsm"
+DROP_MODULES = ("Module1",)  # the template's sample macro (imports a module named after the workbook)
+CONF_SHEET = "xlwings.conf"
+
+# caption -> Sub; the buttons sit in Q1:S3, which the builder keeps free
+BUTTONS = (("Run", "xlopt_run"), ("Reset", "xlopt_reset"))
+BUTTON_CELL, BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = "Q1", 88, 40, 8
+
+
+# --- the VBA module ---------------------------------------------------------------------------------
+def module_source():
+    """The module's text with VBA's CRLF line ends (whatever git did to the file's)."""
+    with open(MODULE_FILE, encoding="utf-8", newline="") as f:
+        text = f.read()
+    return "\r\n".join(text.replace("\r\n", "\n").split("\n"))
+
+
+def subs(source):
+    """{Sub name: the string passed to RunPython} of a module's one-line Subs."""
+    return dict(re.findall(r'^Sub (\w+)\(\): RunPython "([^"]*)": End Sub\s*$', source, re.M))
+
+
+def runpython_target(command):
+    """'import xlopt.macros; xlopt.macros.run()' -> ('xlopt.macros', 'run'), or BadInput."""
+    m = re.fullmatch(r"import ([\w.]+); ?\1\.(\w+)\(\)", command)
+    if not m:
+        raise BadInput(f"RunPython string {command!r} is not 'import MODULE; MODULE.FUNCTION()'")
+    return m.group(1), m.group(2)
+
+
+# --- the VBA project --------------------------------------------------------------------------------
+def template_path():
+    try:
+        import xlwings
+    except ImportError:
+        raise MissingTool("xlwings is not installed: pip install 'xlopt[excel]' (it pins xlwings "
+                          "exactly, as the VBA carries its version)") from None
+    path = os.path.join(os.path.dirname(xlwings.__file__), TEMPLATE)
+    if not os.path.exists(path):
+        raise MissingTool(f"xlwings {xlwings.__version__} lacks {TEMPLATE}: reinstall xlwings")
+    return path
+
+
+def _template_bin(path):
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def cache_key(template=None):
+    import pyopenvba
+    h = hashlib.sha256()
+    for part in (_template_bin(template or template_path()), module_source().encode("utf-8"),
+                 getattr(pyopenvba, "__version__", "?").encode(), repr(DROP_MODULES).encode()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def make_vba_project(template=None):
+    """The template's VBA project with Module1 replaced by our module (bytes of vbaProject.bin)."""
+    try:
+        from pyopenvba import ExcelFile
+    except ImportError:
+        raise MissingTool("pyOpenVBA is not installed: pip install 'xlopt[excel]'") from None
+    template = template or template_path()
+    with tempfile.TemporaryDirectory(prefix="xlopt-vba-") as d:
+        src, out = os.path.join(d, "in.xlsm"), os.path.join(d, "out.xlsm")
+        shutil.copyfile(template, src)
+        with ExcelFile(src) as wb:
+            project = wb.vba_project()
+            for name in DROP_MODULES:
+                if name in wb.module_names():
+                    project.delete_module(name)
+            body = module_source().split("\r\n", 1)[1]  # pyOpenVBA writes the VB_Name line itself
+            project.add_module(MODULE, body)
+            wb.save(out)
+        return _template_bin(out)
+
+
+def vba_project(template=None):
+    """vbaProject.bin's bytes: the cached file while its key matches, else made (and cached if we can)."""
+    key = cache_key(template)
+    try:
+        with open(CACHE_KEY, encoding="ascii") as f:
+            if f.read().strip() == key:
+                with open(CACHE_BIN, "rb") as b:
+                    return b.read()
+    except OSError:
+        pass
+    data = make_vba_project(template)
+    try:
+        from xlopt.atomic import replacing
+        with replacing(CACHE_BIN) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(data)
+        with replacing(CACHE_KEY) as tmp:
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(key + "\n")
+    except OSError:
+        pass  # an installed, read-only package: use the bytes without caching them
+    return data
+
+
+# --- xlwings.conf -----------------------------------------------------------------------------------
+def project_root():
+    """The folder holding the xlopt package when it runs from a source checkout, else None."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parts = {p.lower() for p in re.split(r"[\\/]", root)}
+    return None if parts & {"site-packages", "dist-packages"} else root
+
+
+def conf_rows(interpreter=None, platform=None, pythonpath=None):
+    """(key, value) rows of the xlwings.conf sheet, contiguous from A1 as xlwings reads them.
+
+    A row present with an empty or foreign value would override the user's own xlwings.conf, so the
+    building interpreter goes under the key of the platform that built the file (Interpreter_Win on
+    Windows, Interpreter_Mac on macOS) and the project root goes into PYTHONPATH only there too.
+    Built on Linux (no Excel), neither is set: the user's xlwings.conf, or `python` on the PATH,
+    applies, and README_excel.md says how to point it at the Python that has xlopt installed.
+    """
+    interpreter = interpreter or sys.executable
+    platform = platform or sys.platform
+    pythonpath = project_root() if pythonpath is None else pythonpath
+    rows = []
+    key = "Interpreter_Win" if platform.startswith("win") else "Interpreter_Mac" if platform == "darwin" else None
+    if key:
+        rows.append((key, interpreter))
+        if pythonpath:
+            rows.append(("PYTHONPATH", pythonpath))
+    rows.append(("ADD_WORKBOOK_TO_PYTHONPATH", True))
+    return rows
+
+
+def _conf_notes(interpreter, platform):
+    return [
+        "Settings for xlwings' RunPython (keys in column A from A1, no blank rows; a key present here "
+        "overrides the user's ~/.xlwings/xlwings.conf).",
+        f"Built by {interpreter} on {platform}.",
+        "Interpreter_Win / Interpreter_Mac: the Python that has xlopt installed (pip install -e "
+        "'.[excel]' in the project). Conda: add Conda Path and Conda Env instead.",
+        "PYTHONPATH: folders to import from, e.g. the project root if xlopt is not installed.",
+        "Delete this sheet to rely on xlwings.conf beside the workbook or in your user folder.",
+    ]
+
+
+def add_conf_sheet(workbook, interpreter=None, platform=None, pythonpath=None):
+    interpreter, platform = interpreter or sys.executable, platform or sys.platform
+    ws = workbook.add_worksheet(CONF_SHEET)
+    rows = conf_rows(interpreter, platform, pythonpath)
+    for r, (k, v) in enumerate(rows):
+        ws.write_string(r, 0, k)
+        if isinstance(v, bool):
+            ws.write_boolean(r, 1, v)
+        else:
+            ws.write_string(r, 1, str(v))
+    for r, note in enumerate(_conf_notes(interpreter, platform), start=len(rows) + 1):
+        ws.write_string(r, 0, note)
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 60)
+    return ws
+
+
+# --- the workbook -----------------------------------------------------------------------------------
+def add_buttons(worksheet):
+    for i, (caption, sub) in enumerate(BUTTONS):
+        worksheet.insert_button(BUTTON_CELL, {
+            "macro": sub, "caption": caption, "width": BUTTON_WIDTH, "height": BUTTON_HEIGHT,
+            "x_offset": 4 + i * (BUTTON_WIDTH + BUTTON_GAP), "y_offset": 4})
+
+
+def add_macros(workbook, worksheets, interpreter=None, platform=None, pythonpath=None):
+    """Make an xlsxwriter Workbook (file name *.xlsm) macro-enabled, with Run/Reset on each optimizer sheet.
+
+    worksheets: sheet name -> xlsxwriter worksheet. Call after writing the sheets, before close().
+    """
+    filename = str(getattr(workbook, "filename", "") or "")
+    if not filename.lower().endswith(".xlsm"):
+        raise BadInput(f"a workbook with macros must be saved as .xlsm, not {filename or 'a stream'!r}")
+    missing = [s for s in sheets.SHEETS if s not in worksheets]
+    if missing:
+        raise BadInput(f"add_macros: no worksheet for {', '.join(missing)} (got {', '.join(worksheets)})")
+    workbook.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
+    workbook.set_vba_name("ThisWorkbook")
+    for name in sheets.SHEETS:
+        add_buttons(worksheets[name])
+    add_conf_sheet(workbook, interpreter, platform, pythonpath)
+    # the template's document modules are ThisWorkbook, Sheet1, Sheet2: keep Excel's default code
+    # names so they match; Excel adds modules for the other sheets when it opens the file
+    for ws in workbook.worksheets():
+        if ws.vba_codename is None:
+            ws.set_vba_name()
