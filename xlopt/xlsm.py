@@ -45,8 +45,8 @@ def module_source():
 
 
 def subs(source):
-    """{Sub name: the string passed to RunPython} of a module's one-line Subs."""
-    return dict(re.findall(r'^Sub (\w+)\(\): RunPython "([^"]*)": End Sub\s*$', source, re.M))
+    """{Sub name: the string passed to RunPython} of a module's Subs (each one RunPython statement)."""
+    return dict(re.findall(r'^Sub (\w+)\(\)\s*\n\s*RunPython "([^"]*)"\s*\n\s*End Sub\s*$', source, re.M))
 
 
 def runpython_target(command):
@@ -159,11 +159,13 @@ def conf_rows(interpreter=None, platform=None, pythonpath=None):
     return rows
 
 
-def _conf_notes(interpreter, platform):
+def _conf_notes(platform):
     return [
         "Settings for xlwings' RunPython (keys in column A from A1, no blank rows; a key present here "
         "overrides the user's ~/.xlwings/xlwings.conf).",
-        f"Built by {interpreter} on {platform}.",
+        f"Built on {platform}" + ("" if platform.startswith("win") or platform == "darwin" else
+                                  " (no Excel there): no interpreter is set, so your xlwings.conf or "
+                                  "'python' on the PATH runs the macros") + ".",
         "Interpreter_Win / Interpreter_Mac: the Python that has xlopt installed (pip install -e "
         "'.[excel]' in the project). Conda: add Conda Path and Conda Env instead.",
         "PYTHONPATH: folders to import from, e.g. the project root if xlopt is not installed.",
@@ -181,7 +183,7 @@ def add_conf_sheet(workbook, interpreter=None, platform=None, pythonpath=None):
             ws.write_boolean(r, 1, v)
         else:
             ws.write_string(r, 1, str(v))
-    for r, note in enumerate(_conf_notes(interpreter, platform), start=len(rows) + 1):
+    for r, note in enumerate(_conf_notes(platform), start=len(rows) + 1):
         ws.write_string(r, 0, note)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 60)
