@@ -1,0 +1,198 @@
+"""Print the rules as spreadsheet formulas, and say which engine value each formula cell must show.
+
+A sheet's columns are evaluated on `expr.sym` symbols instead of floats: the same rule functions
+that compute the engine's numbers build an expression tree, which `to_excel` prints. Symbols stand
+for cells of the row being printed (x -> A7, a column computed earlier in the row -> its cell), for
+the previous row's cell of a carried state column (until that column is computed in this row), and
+for the sheet's defined names (lr, mom, sqr_mom, ...).
+
+`sheet_cells` lists every formula cell of an optimizer sheet with its engine value, so the builder
+(cached values) and the checker (recalculated values) read one map.
+"""
+import math
+from dataclasses import dataclass
+
+from xlopt import rules, sheets
+from xlopt.expr import E, sym
+
+# binary operators: precedence; Excel and LibreOffice associate left to right
+PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+ATOM = 9
+# functions: template per op
+FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})"}
+
+
+class NoTemplate(ValueError):
+    """An expression op the Excel printer has no template for."""
+
+
+def _num(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise NoTemplate(f"cannot print the number {v!r} in a formula")
+    if float(v).is_integer() and abs(v) < 1e15:
+        s = str(int(v))
+    else:
+        s = repr(float(v)).upper()  # 1e-05 -> 1E-05
+    return f"({s})" if v < 0 else s
+
+
+def _prec(e):
+    return PREC.get(e.op, ATOM)
+
+
+def to_excel(e, ref):
+    """Formula text (no leading '=') of expression `e`; `ref(name)` gives a symbol's cell or name.
+
+    Brackets appear only where precedence or left-to-right association needs them: the left
+    operand is bracketed when it binds looser, the right one when it binds looser or equally
+    (a-(b-c), a+(b+c) keep the tree's order of evaluation exactly).
+    """
+    if not isinstance(e, E):
+        raise NoTemplate(f"not an expression: {e!r}")
+    if e.op == "sym":
+        return ref(e.args[0])
+    if e.op == "num":
+        return _num(e.args[0])
+    if e.op in FUNCS:
+        return FUNCS[e.op].format(*(to_excel(a, ref) for a in e.args))
+    if e.op in PREC:
+        left, right = e.args
+        p = PREC[e.op]
+        lt, rt = to_excel(left, ref), to_excel(right, ref)
+        if _prec(left) < p:
+            lt = f"({lt})"
+        if _prec(right) <= p:
+            rt = f"({rt})"
+        return lt + e.op + rt
+    raise NoTemplate(f"no Excel template for the operation {e.op!r}")
+
+
+def _refs(table):
+    def ref(name):
+        try:
+            return table[name]
+        except KeyError:
+            raise NoTemplate(f"symbol {name!r} has no cell or name in this sheet") from None
+    return ref
+
+
+# --- one data row -------------------------------------------------------------------------------
+PREV = "@prev"  # suffix: the previous row's cell of a carried state column
+
+
+def row_expressions(sheet):
+    """Column letter -> expression of one data row, from the sheet's rules on symbols."""
+    env = {k: sym(k) for k in ("x", "y", "b", "a", "lr")}
+    env.update({h: sym(h) for h in sheet.hyper})
+    env.update({k: sym(k + PREV) for k in sheet.state})
+    out = {}
+    for c in sheet.columns:
+        out[c.letter] = c.fn(env)
+        env[c.key] = sym(c.key)  # later columns read this column's cell, not its expression
+    return out
+
+
+def row_refs(sheet, r):
+    """Symbol -> cell text for data row r."""
+    t = {"x": f"A{r}", "y": f"B{r}", "b": f"C{r}", "a": f"D{r}", "lr": "lr"}
+    t.update({h: h for h in sheet.hyper})
+    t.update({c.key: f"{c.letter}{r}" for c in sheet.columns})
+    t.update({k + PREV: f"{letter}{r - 1}" for k, letter in sheet.state.items()})
+    return t
+
+
+def carried_in(sheet, r):
+    """Row r's b and a: the top values on the first row, the previous row's new b / new a after."""
+    first = sheets.FIRST_ROW
+    if r == first:
+        return {"C": "const", "D": "slope"}
+    return {"C": f"{sheet.letter(sheet.new_b)}{r - 1}", "D": f"{sheet.letter(sheet.new_a)}{r - 1}"}
+
+
+def summary_expressions(sheet, n):
+    """(summary, cell, expression, refs) for each summary cell, printed over whole column ranges."""
+    first, last, s = sheet.rows(n)
+    env, table = {}, {"lr": "lr", "const": "const", "slope": "slope"}
+    env.update({k: sym(k) for k in ("lr", "const", "slope")})
+    for h in sheet.hyper:
+        env[h], table[h] = sym(h), h
+    for c in sheet.columns:
+        env[c.key] = sym("col:" + c.key)
+        table["col:" + c.key] = f"{c.letter}{first}:{c.letter}{last}"
+    for target, (_, keys) in sheet.targets.items():
+        cells = [f"{sheet.state[k]}{s}" for k in keys]
+        env[target] = tuple(sym(c) for c in cells)
+        table.update({c: c for c in cells})
+    if sheet.anneal:
+        env["prev_grad2"], table["prev_grad2"] = sym("prev_grad2"), "prev_grad2"
+    out = []
+    for sm in sheet.summaries:
+        out.append((sm, f"{sm.letter}{s + sm.row_offset}", sm.fn(env)))
+        env[sm.key], table[sm.key] = sym(sm.key), sm.key  # a later summary reads it by its name
+    return [(sm, cell, e, _refs(dict(table))) for sm, cell, e in out]
+
+
+def one_minus(name):
+    """Momentum's K1 display cell: 1 − β, the factor ewma applies to the new value."""
+    return 1 - sym(name)
+
+
+# --- every formula cell of a sheet ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    address: str
+    formula: str   # with the leading '='
+    value: float   # the engine's value for the given pass
+    what: str      # column key, 'b'/'a', 'state', summary key, ...
+
+
+def _state_row(sheet):
+    """Row 3's state cells: each points at its target cell (J3 = J33), as in the lesson."""
+    out = []
+    for target, (_, keys) in sheet.targets.items():
+        for j, k in enumerate(keys):
+            out.append((target, j, sheet.state[k]))
+    return out
+
+
+TRUE_CELLS = {"H1": ("data!$C$1", "true_b"), "H2": ("data!$C$2", "true_a")}  # shown on every optimizer sheet
+
+
+def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheets.TRUE_A)):
+    """Every formula cell of an optimizer sheet with n data rows, in sheet order.
+
+    With `pass_` and `inputs` (from `engine.compute_pass`), each cell carries the engine's value;
+    without them the values are nan (formula text only).
+    """
+    first, last, s = sheet.rows(n)
+    val = (lambda f: f()) if pass_ is not None else (lambda f: math.nan)
+    cells = []
+    for target, j, letter in _state_row(sheet):
+        cells.append(Cell(f"{letter}{first - 1}", f"={letter}{s}",
+                          val(lambda: inputs[target][j]), "state"))
+    exprs = row_expressions(sheet)
+    for i, r in enumerate(range(first, last + 1)):
+        ref = _refs(row_refs(sheet, r))
+        for letter, key in (("C", "b"), ("D", "a")):
+            cells.append(Cell(f"{letter}{r}", "=" + carried_in(sheet, r)[letter],
+                              val(lambda: pass_.cols[key][i]), key))
+        for c in sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter)):
+            cells.append(Cell(f"{c.letter}{r}", "=" + to_excel(exprs[c.letter], ref),
+                              val(lambda: pass_.cols[c.key][i]), c.key))
+    for sm, cell, e, ref in summary_expressions(sheet, n):
+        cells.append(Cell(cell, "=" + to_excel(e, ref), val(lambda: pass_.summary[sm.key]), sm.key))
+    if sheet.name == "momentum":
+        cells.append(Cell("K1", "=" + to_excel(one_minus("mom"), _refs({"mom": "J1"})),
+                          val(lambda: 1 - inputs["mom"]), "one_minus_mom"))
+    for (addr, (src, what)), v in zip(TRUE_CELLS.items(), true_ba):
+        cells.append(Cell(addr, "=" + src, float(v), what))
+    return cells
+
+
+def data_y_expression():
+    """The data sheet's y = true b + true a·x (rules.predict), printed for row r by `data_y_formula`."""
+    return rules.predict(sym("a"), sym("b"), sym("x"))
+
+
+def data_y_formula(r):
+    return "=" + to_excel(data_y_expression(), _refs({"a": "$C$2", "b": "$C$1", "x": f"B{r}"}))
