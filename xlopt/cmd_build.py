@@ -1,0 +1,43 @@
+"""xlopt build: write the graddesc workbook with live formulas (.xlsm adds the Run/Reset buttons)."""
+import time
+
+from xlopt import workbook
+from xlopt.engine import Data
+from xlopt.errors import BadInput
+
+DEFAULT_OUT = "graddesc.xlsx"
+LESSON_ROWS = 29
+
+
+def add_arguments(p):
+    p.add_argument("-o", "--output", default=DEFAULT_OUT, metavar="PATH",
+                   help=f"the workbook to write, .xlsx or .xlsm (default {DEFAULT_OUT})")
+    p.add_argument("--carry", choices=workbook.CARRIES, default="lesson",
+                   help="how Run carries the last row to the top: 'lesson' (the lesson's macros: "
+                        "the last row's inputs) or 'full' (its new b and a); stored as the name `carry`")
+    p.add_argument("--data", choices=("lesson", "random"), default="lesson",
+                   help="the lesson's 29 (x, y) pairs, or x drawn from --seed like RANDBETWEEN(1,100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --data random (default 0)")
+    p.add_argument("--rows", type=int, default=None,
+                   help=f"data rows of --data random (default {LESSON_ROWS}; the lesson has {LESSON_ROWS})")
+    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+
+
+def data_from_args(args):
+    if args.data == "lesson":
+        if args.rows not in (None, LESSON_ROWS):
+            raise BadInput(f"--rows {args.rows} needs --data random: the lesson's data has {LESSON_ROWS} rows")
+        return Data.lesson()
+    rows = LESSON_ROWS if args.rows is None else args.rows
+    if rows > 10000:
+        raise BadInput(f"--rows must be at most 10000, got {rows}")
+    return Data.random(args.seed, rows)
+
+
+def main(args):
+    t = time.perf_counter()
+    data = data_from_args(args)
+    path = workbook.build(args.output, data, args.carry, args.force)
+    print(f"wrote {path} ({len(data.x)} data rows, {args.data} data, carry {args.carry}) "
+          f"in {time.perf_counter() - t:.2f} s")
+    return 0
