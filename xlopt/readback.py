@@ -1,0 +1,174 @@
+"""Read a workbook's sheet back into the engine, and compare every formula cell with it.
+
+`read_sheet` turns one optimizer sheet of a LibreOffice `Doc` into (Sheet, Data, inputs) through
+its defined names — the workbook's own data, top values, lr, betas and targets — so
+`engine.compute_pass` recomputes what the sheet should show. `check_sheet` then compares each
+formula cell LibreOffice recalculated with the engine's value at that address.
+"""
+import math
+from dataclasses import dataclass, field
+
+from xlopt import rules, sheets
+from xlopt.engine import Data, compute_pass
+from xlopt.errors import BadInput
+from xlopt.excel_formula import sheet_cells
+from xlopt.lo import cell_name, parse_ref
+
+RTOL = 1e-12
+DATA = "data"
+
+
+def _range_rows(ref):
+    r0, c0, r1, c1 = parse_ref(ref)
+    return r1 - r0 + 1
+
+
+def read_sheet(doc, name):
+    """(Sheet, Data, inputs) of an optimizer sheet, read through its defined names."""
+    try:
+        sheet = sheets.get(name)
+    except KeyError as e:
+        raise BadInput(str(e).strip('"')) from None
+    if name not in doc.sheet_names():
+        raise BadInput(f"the workbook has no sheet {name!r}; it has {', '.join(doc.sheet_names())}")
+    have = doc.names(name)
+    if "data_x" not in have:
+        raise BadInput(f"sheet {name!r} has no defined name 'data_x'; rebuild the workbook with xlopt build")
+    n = _range_rows(have["data_x"])
+    want = sheet.names(n)
+    for key, ref in want.items():
+        if key not in have:
+            raise BadInput(f"sheet {name!r} has no defined name {key!r} (it should point at {ref}); "
+                           "rebuild the workbook with xlopt build")
+        if have[key].replace("$", "") != ref.replace("$", ""):
+            raise BadInput(f"sheet {name!r}: the name {key!r} points at {have[key]}, expected {ref}")
+    data = Data(doc.read(name, "data_x"), doc.read(name, "data_y"))
+    inputs = {"const": doc.read(name, "const"), "slope": doc.read(name, "slope"), "lr": doc.read(name, "lr")}
+    for h in sheet.hyper:
+        inputs[h] = doc.read(name, h)
+    for target in sheet.targets:
+        inputs[target] = doc.read(name, target)
+    if sheet.anneal:
+        inputs["prev_grad2"] = doc.read(name, "prev_grad2")
+    return sheet, data, inputs
+
+
+@dataclass
+class Result:
+    sheet: str
+    checked: int = 0
+    max_rel: float = 0.0
+    where: str = ""
+    problems: list = field(default_factory=list)
+
+    def compare(self, cell, got, want, scale):
+        """One cell: a number within RTOL of the engine (non-finite engine values: an error shown)."""
+        self.checked += 1
+        if not (isinstance(want, float) and math.isfinite(want)):
+            if isinstance(got, float) and math.isfinite(got):
+                self.problems.append(f"{self.sheet}!{cell}: shows {got!r}, the engine gets {want!r}")
+            return
+        if not isinstance(got, float):
+            shown = got[1] if isinstance(got, tuple) else ("nothing" if got == "" else repr(got))
+            self.problems.append(f"{self.sheet}!{cell}: shows {shown}, the engine gets {want!r}")
+            return
+        if got == want:
+            rel = 0.0
+        elif want == 0 or got == 0:  # cancellation: measure against the size of the column's values
+            rel = abs(got - want) / max(scale, 1e-300)
+        else:
+            rel = abs(got - want) / max(abs(want), 1e-300)
+        if rel >= self.max_rel:
+            self.max_rel, self.where = rel, cell
+        if not rel <= RTOL:
+            self.problems.append(f"{self.sheet}!{cell}: shows {got!r}, the engine gets {want!r} "
+                                 f"(relative difference {rel:.3g})")
+
+    @property
+    def ok(self):
+        return not self.problems
+
+
+def _values(doc, name, formulas):
+    """Address -> value (float, str, ('error', text)) over the block holding every formula, one read."""
+    last_r = last_c = 0
+    for addr in formulas:
+        r, c, _, _ = parse_ref(addr)
+        last_r, last_c = max(last_r, r), max(last_c, c)
+    rows = doc.read_raw(name, f"A1:{cell_name(last_r, last_c)}")
+    return {cell_name(i, j): v for i, row in enumerate(rows) for j, v in enumerate(row)}
+
+
+def check_sheet(doc, name, true_ba=None):
+    """Compare every formula cell of an optimizer sheet with the engine fed with its own inputs."""
+    sheet, data, inputs = read_sheet(doc, name)
+    p = compute_pass(sheet, data, inputs)
+    expected = sheet_cells(sheet, len(data.x), p, inputs,
+                           true_ba if true_ba is not None else (math.nan, math.nan))
+    result = Result(name)
+    formulas = doc.formulas(name)
+    if not formulas:
+        raise BadInput(f"sheet {name!r} holds no formulas; is it a workbook written by xlopt build?")
+    values = _values(doc, name, formulas)
+    scale = {}
+    for c in expected:
+        if isinstance(c.value, float) and math.isfinite(c.value):
+            scale[c.what] = max(scale.get(c.what, 0.0), abs(c.value))
+    for c in expected:
+        if c.address not in formulas:
+            result.problems.append(f"{name}!{c.address}: should hold the formula {c.formula} but holds a value")
+            continue
+        if c.what in ("true_b", "true_a") and true_ba is None:
+            continue  # no data sheet to compare with
+        result.compare(c.address, values.get(c.address, ""), c.value, scale.get(c.what, 0.0))
+    known = {c.address for c in expected}
+    for addr in formulas:
+        if addr not in known:
+            result.problems.append(f"{name}!{addr}: a formula xlopt does not know ({formulas[addr]})")
+    return result
+
+
+def read_true_ba(doc):
+    """The data sheet's true b (C1) and a (C2)."""
+    return doc.read(DATA, "C1"), doc.read(DATA, "C2")
+
+
+def check_data(doc, first_row=5):
+    """The data sheet: x = RANDBETWEEN(1,100) must be a whole number in 1..100, y = b + a·x."""
+    result = Result(DATA)
+    formulas = doc.formulas(DATA)
+    b, a = read_true_ba(doc)
+    values = _values(doc, DATA, formulas) if formulas else {}
+    xs = {}
+    for addr in sorted(formulas, key=lambda s: parse_ref(s)[:2]):
+        r, c, _, _ = parse_ref(addr)
+        if c == 1 and r + 1 >= first_row:
+            v = values.get(addr, "")
+            result.checked += 1
+            if not (isinstance(v, float) and v.is_integer() and 1 <= v <= 100):
+                result.problems.append(f"{DATA}!{addr}: x should be a whole number in 1..100 (RANDBETWEEN), shows {v!r}")
+            xs[r] = v
+    for addr in formulas:
+        r, c, _, _ = parse_ref(addr)
+        if c == 1 and r + 1 >= first_row:
+            continue
+        if c == 2 and r in xs and isinstance(xs[r], float):
+            want = rules.predict(a, b, xs[r])
+            result.compare(addr, values.get(addr, ""), want, abs(want))
+        else:
+            result.problems.append(f"{DATA}!{addr}: a formula xlopt does not know ({formulas[addr]})")
+    return result
+
+
+def check(doc, only=None):
+    """Results for the data sheet and every optimizer sheet (or just `only`)."""
+    have = doc.sheet_names()
+    wanted = [only] if only else [DATA, *sheets.SHEETS]
+    for name in wanted:
+        if name != DATA and name not in sheets.BY_NAME:
+            raise BadInput(f"--sheet {name!r} is not one of the lab's sheets: {DATA}, {', '.join(sheets.SHEETS)}")
+        if name not in have:
+            raise BadInput(f"the workbook has no sheet {name!r} (it has {', '.join(have)}); "
+                           "is it the graddesc workbook written by xlopt build?")
+    true_ba = read_true_ba(doc) if DATA in have else None
+    return [check_data(doc) if name == DATA else check_sheet(doc, name, true_ba) for name in wanted]
