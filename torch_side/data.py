@@ -106,7 +106,7 @@ def read_idx(path):
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
         raise DatasetError(f"{path}: header says {dims} but holds {data.size} bytes")
-    return data.reshape(dims)
+    return data.reshape(dims).copy()  # writable, so torch can wrap it without a warning
 
 
 def _check(split, x, y, n):

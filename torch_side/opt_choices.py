@@ -12,7 +12,8 @@ import torch
 from torch_side.callbacks import BatchSchedCB, EpochSchedCB
 from torch_side.learner import Callback
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "opt_func", "sched_cbs", "source"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func", "sched_cbs",
+           "source"]
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adam-anneal", "adamw")
 SCHEDULERS = ("constant", "cosine", "onecycle", "anneal")
@@ -101,9 +102,14 @@ def _has_momentum(opt):
     return "momentum" in opt.defaults or "betas" in opt.defaults
 
 
-def _torch_onecycle(opt, max_lr, total_steps):
-    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps,
-                                               cycle_momentum=_has_momentum(opt))
+ANNEAL_NEEDS = ("rmsprop", "adam", "adam-anneal", "adamw")  # optimizers with squared-grad averages
+MIN_ONECYCLE_STEPS = 8  # fewer, and a 25 % warm-up phase has no length (0/0 in the schedule)
+
+
+def _onecycle(opt, max_lr, total_steps):
+    ours = _ours("onecycle")
+    cls = ours if ours is not None else torch.optim.lr_scheduler.OneCycleLR
+    return cls(opt, max_lr=max_lr, total_steps=total_steps, cycle_momentum=_has_momentum(opt))
 
 
 def sched_cbs(name, total_steps, max_lr, opt_name=None):
@@ -112,6 +118,10 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
     ``opt_name='adam-anneal'`` adds the automatic annealer to whatever schedule is named.
     """
     _check(name, SCHEDULERS)
+    if (name == "anneal" or opt_name == "adam-anneal") and opt_name is not None \
+            and opt_name not in ANNEAL_NEEDS:
+        raise ValueError(f"the automatic annealer reads squared-gradient averages, which "
+                         f"{opt_name!r} does not keep; use one of {', '.join(ANNEAL_NEEDS)}")
     cbs = []
     if name == "cosine":
         ours = _ours("cosine")
@@ -119,10 +129,11 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
                                 partial(torch.optim.lr_scheduler.CosineAnnealingLR,
                                         T_max=total_steps)))
     elif name == "onecycle":
-        ours = _ours("onecycle")
-        cbs.append(BatchSchedCB(partial(ours, max_lr=max_lr, total_steps=total_steps)
-                                if ours is not None else
-                                partial(_torch_onecycle, max_lr=max_lr, total_steps=total_steps)))
+        if total_steps < MIN_ONECYCLE_STEPS:
+            raise ValueError(f"a 1cycle schedule needs at least {MIN_ONECYCLE_STEPS} batches in "
+                             f"all, this run has {total_steps}; use more epochs, a larger "
+                             "--subset or a smaller batch size")
+        cbs.append(BatchSchedCB(partial(_onecycle, max_lr=max_lr, total_steps=total_steps)))
     if name == "anneal" or opt_name == "adam-anneal":
         cbs += _anneal_cbs()
     return cbs
