@@ -1,0 +1,232 @@
+"""Learning-rate schedules written from scratch as `torch.optim.lr_scheduler.LRScheduler` subclasses.
+
+  CosineAnnealing(opt, T_max, eta_min=0.)     lr_t = η_min + (base − η_min)·(1 + cos(π·t/T_max))/2
+  OneCycle(opt, max_lr, total_steps, ...)     warm up from max_lr/div_factor to max_lr, anneal to
+                                              max_lr/div_factor/final_div_factor; momentum (or
+                                              Adam's β1) cycles the other way
+  AutoAnneal(opt, threshold=2., factor=4.)    adam_ann's automatic annealer, for any optimizer
+
+CosineAnnealing and OneCycle compute every value in closed form from the step count, so they equal
+PyTorch's CosineAnnealingLR (which updates recursively) and OneCycleLR to ~1e-15 over whole
+schedules, and they work with any optimizer: PyTorch's or `torch_side.optim`'s. Like PyTorch's,
+OneCycle cycles ``group['momentum']`` when the optimizer has that key, else ``group['betas'][0]``.
+"""
+import math
+
+from torch.optim.lr_scheduler import LRScheduler
+
+from xlopt import rules
+
+from torch_side.optim import exact_sqrt
+
+__all__ = ["CosineAnnealing", "OneCycle", "AutoAnneal", "grad2_size", "SQR_AVG_KEYS"]
+
+
+def _per_group(name, opt, value):
+    """One value per param group: a list/tuple as given (length checked), a number repeated."""
+    n = len(opt.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} values, but the optimizer has {n} param groups")
+        return list(value)
+    return [value] * n
+
+
+def cos_anneal(start, end, pct):
+    """From start (pct = 0) to end (pct = 1) along half a cosine."""
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+
+def lin_anneal(start, end, pct):
+    """From start (pct = 0) to end (pct = 1) along a straight line."""
+    return (end - start) * pct + start
+
+
+class CosineAnnealing(LRScheduler):
+    """lr = η_min + (base_lr − η_min)·(1 + cos(π·t/T_max))/2 at step t (periodic past T_max)."""
+
+    def __init__(self, opt, T_max, eta_min=0., last_epoch=-1):
+        if not isinstance(T_max, int) or T_max <= 0:
+            raise ValueError(f"T_max must be a positive integer, got {T_max!r}")
+        if not math.isfinite(eta_min) or eta_min < 0:
+            raise ValueError(f"eta_min must be a finite number >= 0, got {eta_min!r}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(opt, last_epoch)
+
+    def get_lr(self):
+        t = self.last_epoch
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+                for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+
+class OneCycle(LRScheduler):
+    """The 1cycle policy (fastai's two phases by default, the paper's three with three_phase=True).
+
+    Phase ends (in steps): pct_start·total − 1, then total − 1; with three_phase: pct_start·total − 1,
+    2·pct_start·total − 2, total − 1. Within a phase, pct runs from 0 to 1 and lr (and momentum)
+    follow `cos_anneal` or `lin_anneal` between the phase's end points:
+
+        phase      lr                                momentum / β1
+        1          max_lr/div → max_lr               max_momentum → base_momentum
+        2          max_lr → min_lr                   base_momentum → max_momentum
+        (3-phase)  max_lr → max_lr/div, then → min_lr    base → max, then max → max
+    """
+
+    def __init__(self, opt, max_lr, total_steps, pct_start=0.25, anneal_strategy="cos",
+                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.,
+                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if not isinstance(total_steps, int) or total_steps <= 0:
+            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        if not isinstance(pct_start, (int, float)) or not 0 <= pct_start <= 1:
+            raise ValueError(f"pct_start must be a number in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
+        self.cycle_momentum, self.three_phase = cycle_momentum, three_phase
+        self.max_lrs = _per_group("max_lr", opt, max_lr)
+        for v in self.max_lrs:
+            if not math.isfinite(v) or v <= 0:
+                raise ValueError(f"max_lr must be a finite number > 0, got {v!r}")
+        self.initial_lrs = [m / div_factor for m in self.max_lrs]
+        self.min_lrs = [i / final_div_factor for i in self.initial_lrs]
+        up = float(pct_start * total_steps) - 1
+        # (end step, lr from, lr to, momentum from, momentum to); 'i' initial, 'M' max, 'm' min
+        # lr, 'hi' max_momentum, 'lo' base_momentum
+        if three_phase:
+            self.phases = [(up, "i", "M", "hi", "lo"), (float(2 * pct_start * total_steps) - 2, "M", "i", "lo", "hi"),
+                           (total_steps - 1, "i", "m", "hi", "hi")]
+        else:
+            self.phases = [(up, "i", "M", "hi", "lo"), (total_steps - 1, "M", "m", "lo", "hi")]
+        if cycle_momentum:
+            if "momentum" in opt.defaults:
+                self.momentum_key = "momentum"
+            elif "betas" in opt.defaults:
+                self.momentum_key = "betas"
+            else:
+                raise ValueError(f"cycle_momentum=True, but {type(opt).__name__} has neither a 'momentum' "
+                                 "nor a 'betas' hyper-parameter: pass cycle_momentum=False")
+            self.max_momentums = _per_group("max_momentum", opt, max_momentum)
+            self.base_momentums = _per_group("base_momentum", opt, base_momentum)
+            for v in self.max_momentums + self.base_momentums:
+                if not 0 <= v < 1:
+                    raise ValueError(f"momentum bounds must lie in [0, 1), got {v!r}")
+        if last_epoch == -1:
+            for group, lr in zip(opt.param_groups, self.initial_lrs):
+                group["initial_lr"] = lr
+        super().__init__(opt, last_epoch)
+
+    def _ends(self, i):
+        return {"i": self.initial_lrs[i], "M": self.max_lrs[i], "m": self.min_lrs[i],
+                "hi": self.max_momentums[i] if self.cycle_momentum else None,
+                "lo": self.base_momentums[i] if self.cycle_momentum else None}
+
+    def values_at(self, step):
+        """[(lr, momentum or None) per group] at `step` (0 … total_steps)."""
+        if step > self.total_steps:
+            raise ValueError(f"OneCycle stepped {step} times, past its total_steps={self.total_steps}")
+        anneal = cos_anneal if self.anneal_strategy == "cos" else lin_anneal
+        start = 0.0
+        for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
+            if step <= end or k == len(self.phases) - 1:
+                break
+            start = end
+        pct = (step - start) / (end - start)
+        out = []
+        for i in range(len(self.max_lrs)):
+            e = self._ends(i)
+            out.append((anneal(e[lr0], e[lr1], pct),
+                        anneal(e[m0], e[m1], pct) if self.cycle_momentum else None))
+        return out
+
+    def get_lr(self):
+        values = self.values_at(self.last_epoch)
+        if self.cycle_momentum:
+            for group, (_, m) in zip(self.optimizer.param_groups, values):
+                if self.momentum_key == "momentum":
+                    group["momentum"] = m
+                else:
+                    group["betas"] = (m, *group["betas"][1:])
+        return [lr for lr, _ in values]
+
+
+# --- adam_ann's annealer, generalised -------------------------------------------------------------
+SQR_AVG_KEYS = ("sqr_avg", "exp_avg_sq", "square_avg")  # ours, torch Adam/AdamW, torch RMSprop
+
+
+def grad2_size(sq_avgs):
+    """Σ over every element of every squared-gradient average of its square root (‖√v‖₁).
+
+    For the sheet's two scalar parameters b and a this is exactly ``rules.avg_grad2(s_b, s_a)`` =
+    √s_b + √s_a, whether they are two 0-d tensors or one tensor [s_b, s_a] (a two-term sum is
+    the same in any order); larger tensors are summed by torch.
+    """
+    total = None
+    for v in sq_avgs:
+        s = exact_sqrt(v.detach()).sum()
+        total = s if total is None else total + s
+    if total is None:
+        raise ValueError("the optimizer keeps no squared-gradient averages yet "
+                         f"(looked for state {', '.join(SQR_AVG_KEYS)}): step it first, or use Adam/RMSProp")
+    return total.item()
+
+
+def sqr_avgs(opt):
+    """The optimizer's squared-gradient averages, parameter by parameter in group order."""
+    out = []
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p, {})
+            for k in SQR_AVG_KEYS:
+                if k in st:
+                    out.append(st[k])
+                    break
+    return out
+
+
+class AutoAnneal(LRScheduler):
+    """adam_ann's annealer: divide lr by `factor` when the gradients' size jumps past `threshold`×best.
+
+    Each check measures ``size = grad2_size(squared-gradient averages)`` (the sheet's avg_grad2),
+    takes ``ratio = size / best`` (gradrat), divides every group's lr by `factor` when
+    ``ratio > threshold``, then keeps ``best = min(best, size)`` — the sheet's Run, in that order.
+    ``best`` starts at the given value (the sheet's prev_grad2) or at the first measurement.
+
+    When it checks: ``every=None`` — at each ``step()`` call (call it once per epoch, as the sheet
+    does after each epoch); ``every=k`` — at every k-th ``step()`` call (call it after each
+    optimizer step to check every k optimizer steps).
+    """
+
+    def __init__(self, opt, threshold=float(rules.ANNEAL_THRESHOLD), factor=float(rules.ANNEAL_FACTOR),
+                 every=None, best=None, last_epoch=-1):
+        if not math.isfinite(threshold) or threshold <= 0:
+            raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+        if not math.isfinite(factor) or factor <= 0:
+            raise ValueError(f"factor must be a finite number > 0, got {factor!r}")
+        if every is not None and (not isinstance(every, int) or every < 1):
+            raise ValueError(f"every must be None or a positive integer, got {every!r}")
+        self.threshold, self.factor, self.every, self.best = threshold, factor, every, best
+        self.ratio = self.size = None
+        self.annealed = []  # the step numbers at which lr was divided
+        super().__init__(opt, last_epoch)
+
+    def check(self):
+        """Measure, anneal if the ratio exceeds the threshold, keep the lowest size. True if annealed."""
+        size = grad2_size(sqr_avgs(self.optimizer))
+        if self.best is None:
+            self.best = size
+        self.size, self.ratio = size, rules.gradrat(size, self.best)
+        hit = self.ratio > self.threshold
+        if hit:
+            for group in self.optimizer.param_groups:
+                group["lr"] = group["lr"] / self.factor
+            self.annealed.append(self.last_epoch)
+        if size < self.best:
+            self.best = size
+        return hit
+
+    def get_lr(self):
+        if self.last_epoch > 0 and (self.every is None or self.last_epoch % self.every == 0):
+            self.check()
+        return [group["lr"] for group in self.optimizer.param_groups]
