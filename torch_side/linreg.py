@@ -1,0 +1,141 @@
+"""The spreadsheet's problem solved by the torch optimizers: y = a·x + b, online, float64.
+
+`TorchBook` is a workbook whose recalculation is done by PyTorch: autograd takes the gradients of
+each row's squared error and one of `torch_side.optim`'s optimizers, set to the sheet's variant and
+seeded with the pasted state (momtarget / gradtarget), takes one step per data row. It keeps the
+same inputs, names and log as `xlopt.engine.MemoryBook` (it is one, with another `calculate`), so
+`xlopt.buttons.run/reset` press its Run and Reset exactly as on the engine and `xlopt.state` saves
+it in the same JSON file.
+
+Per pass (one recalculation), from the top values:
+    p = [b, a] (float64, requires_grad), optimizer seeded with the targets
+    for each row x, y:  pred = b + a·x;  loss = (y − pred)²;  loss.backward();  optimizer.step()
+Autograd's gradient 2·(pred − y), and ·x for a, is bit-for-bit the sheet's 2(a·x + b − y) and
+de/db·x (a negated difference is exact in IEEE arithmetic), and the optimizers evaluate the same
+`xlopt.rules` functions as the cells, so a pass equals the engine's to the last bit.
+"""
+import math
+
+import torch
+
+from xlopt import rules, sheets
+from xlopt.engine import Data, MemoryBook, Pass
+from xlopt.errors import BadInput
+from xlopt.expr import colsum, colsumsq, sqrt
+
+from torch_side import optim
+
+DTYPE = torch.float64
+
+
+def make_optimizer(sheet, params, inputs):
+    """The sheet's own variant of its optimizer, with its hyper-parameters from the inputs."""
+    lr = inputs["lr"]
+    try:
+        if sheet.name == "basic":
+            return optim.SGD(params, lr=lr)
+        if sheet.name == "momentum":
+            return optim.Momentum(params, lr=lr, momentum=inputs["mom"])
+        if sheet.name == "rmsprop":
+            return optim.RMSProp(params, lr=lr, beta=inputs["sqr_mom"], eps=0., sheet=True)
+        if sheet.name in ("adam", "adam_ann"):
+            return optim.Adam(params, lr=lr, betas=(inputs["mom"], inputs["sqr_mom"]), eps=0.,
+                              bias_correction=False)
+    except ValueError as e:
+        raise BadInput(f"sheet {sheet.name!r}: {e}") from None
+    raise BadInput(f"no torch optimizer for sheet {sheet.name!r}")
+
+
+# state key of the optimizer -> (target name, the sheet's two state columns b, a)
+_SEEDS = {"grad_avg": ("momtarget", ("m_b", "m_a")), "sqr_avg": ("gradtarget", ("s_b", "s_a"))}
+
+
+def torch_pass(sheet, data, inputs):
+    """One recalculation with torch: the same columns the engine's `compute_pass` returns."""
+    p = torch.tensor([inputs["const"], inputs["slope"]], dtype=DTYPE, requires_grad=True)
+    opt = make_optimizer(sheet, [p], inputs)
+    seeds = {k: inputs[t] for k, (t, _) in _SEEDS.items() if t in sheet.targets}
+    if seeds:
+        opt.init_state(p, **seeds)
+    names = ["b", "a", "pred", "err2", "g_b", "g_a", "new_b", "new_a"]
+    if sheet.name == "basic":
+        names += ["errb1", "est_db", "erra1", "est_da"]
+    state_cols = {k: cols for k, (t, cols) in _SEEDS.items() if t in sheet.targets}
+    for cols in state_cols.values():
+        names += cols
+    rows = []
+    bad = None
+    for i, (x, y) in enumerate(zip(data.x, data.y)):
+        b, a = p[0], p[1]
+        pred = rules.predict(a, b, x)
+        loss = rules.sq_err(y, pred)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        with torch.no_grad():
+            row = [p.detach().clone(), pred.detach(), loss.detach(), p.grad.clone()]
+            if sheet.name == "basic":
+                b0, a0 = row[0][0], row[0][1]
+                errb1, erra1 = rules.err_b_shifted(a0, b0, x, y), rules.err_a_shifted(a0, b0, x, y)
+                row.append(torch.stack([errb1, rules.finite_diff(errb1, loss.detach()),
+                                        erra1, rules.finite_diff(erra1, loss.detach())]))
+        opt.step()
+        row.insert(3, p.detach().clone())  # new b, new a
+        row += [opt.state[p][k].clone() for k in state_cols]
+        rows.append(row)
+    cols = {n: [] for n in names}
+    for i, row in enumerate(rows):
+        bb, pred, err2, new, g = row[0].tolist(), row[1].item(), row[2].item(), row[3].tolist(), row[4].tolist()
+        vals = [bb[0], bb[1], pred, err2, g[0], g[1], new[0], new[1]]
+        rest = row[5:]
+        if sheet.name == "basic":
+            vals += rest[0].tolist()
+            rest = rest[1:]
+        for t in rest:
+            vals += t.tolist()
+        for n, v in zip(names, vals):
+            cols[n].append(v)
+        if bad is None and not all(math.isfinite(v) for v in vals[2:]):
+            bad = i + 1
+    return Pass(cols, _summaries(sheet, cols, inputs), bad)
+
+
+def _summaries(sheet, cols, inputs):
+    """The summary cells, with torch float64 arithmetic (left-to-right sums, as SUM/SUMSQ)."""
+    with optim.exact_sqrt_mode():
+        return _summary_values(sheet, cols, inputs)
+
+
+def _summary_values(sheet, cols, inputs):
+    t = lambda c: [torch.tensor(v, dtype=DTYPE) for v in c]  # noqa: E731
+    out = {"rmse": sqrt(colsum(t(cols["err2"]))).item()}
+    if sheet.name == "basic":
+        out["grad_b_norm"] = sqrt(colsumsq(t(cols["g_b"]))).item()
+        out["grad_a_norm"] = sqrt(colsumsq(t(cols["g_a"]))).item()
+    if sheet.anneal:
+        s_b, s_a = torch.tensor(inputs["gradtarget"], dtype=DTYPE)
+        avg = rules.avg_grad2(s_b, s_a)
+        out["avg_grad2"] = avg.item()
+        out["gradrat"] = rules.gradrat(avg, torch.tensor(inputs["prev_grad2"], dtype=DTYPE)).item()
+    return out
+
+
+class TorchBook(MemoryBook):
+    """A MemoryBook whose passes are computed by autograd and the torch optimizers."""
+
+    def calculate(self):
+        self.pass_ = torch_pass(self.sheet, self.data, self.inputs)
+        self._dirty = False
+        self.calculations += 1
+
+    @classmethod
+    def fresh(cls, sheet_name, data=None):
+        """A new book of that sheet with Reset pressed (as xlopt.state.fresh, computed by torch)."""
+        from xlopt import buttons
+        book = cls(sheets.get(sheet_name), data or Data.lesson())
+        buttons.reset(book)
+        return book
+
+    @classmethod
+    def from_book(cls, book):
+        """The same inputs and log as another book (e.g. one xlopt.state.load returned)."""
+        return cls(book.sheet, book.data, book.inputs, book.log)
