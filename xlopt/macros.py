@@ -8,6 +8,7 @@ are found before anything is written. Only then does it press the button on the 
 recalculates its own formulas; should that still fail, every name it wrote gets its old value back.
 """
 import math
+import re
 from dataclasses import dataclass
 
 from xlopt import buttons, sheets
@@ -15,6 +16,9 @@ from xlopt.engine import Data, MemoryBook, default_inputs
 from xlopt.errors import BadInput, Diverged, XloptError
 
 BUTTONS = ("run", "reset")
+# names the lesson's own graddesc.xlsm does not define (basic's lr is F1, no sheet names its β or its
+# data): where a sheet lacks them, they are taken from the cells the layout gives them
+FALLBACK_NAMES = ("lr", "mom", "sqr_mom", "data_x", "data_y")
 WRITTEN = ("const", "slope", "lr", "momtarget", "gradtarget", "prev_grad2")  # what a button may write
 
 
@@ -51,6 +55,22 @@ def show_error(app, message):
         app.alert(message, title="xlopt", mode="critical")
     except Exception:
         raise XloptError(message) from None
+
+
+def fallback_refs(refs, sheet_name="?"):
+    """{name: '$F$1'} for the FALLBACK_NAMES a sheet's names `refs` lack, from the sheet layout."""
+    class _Names:
+        name = sheet_name
+        has = staticmethod(refs.__contains__)
+    try:
+        layout = sheets.get(buttons.kind_of(_Names))
+    except BadInput:
+        return {}  # not an optimizer sheet: the buttons say so with one message
+    m = re.fullmatch(r"\$?[A-Z]+\$?(\d+)", refs.get("lastconst", ""))
+    if not m or int(m.group(1)) <= sheets.FIRST_ROW:
+        return {}
+    full = layout.names(int(m.group(1)) - sheets.FIRST_ROW + 1)
+    return {n: full[n] for n in FALLBACK_NAMES if n not in refs and n in full}
 
 
 # --- the shared procedure ---------------------------------------------------------------------------
@@ -113,6 +133,18 @@ def read_inputs(book):
     return Inputs(layout, Data(*columns), values, book.read_log())
 
 
+def check_pass(book):
+    """Refuse to carry a pass that already shows an error or a non-finite value (Reset is allowed)."""
+    row = book.first_bad_row()
+    if row is None:
+        return
+    finder = getattr(book, "first_bad_cell", None)
+    cell = finder() if finder else None
+    at = f"cell {cell}" if cell else f"data row {row} (sheet row {row + sheets.FIRST_ROW - 1})"
+    raise BadInput(f"sheet {book.name!r} shows an error or a non-finite value at {at} before Run: "
+                   "fix that cell, lower lr, or press Reset")
+
+
 def _press(book, button, epochs, carry):
     if button == "run":
         return buttons.run(book, epochs, carry)
@@ -148,10 +180,12 @@ def press(book, button, times=1, carry="lesson"):
         raise BadInput(f"carry must be one of {', '.join(buttons.CARRIES)}, got {carry!r}")
     if not isinstance(times, int) or times < 1:
         raise BadInput(f"--times must be at least 1, got {times}")
+    inputs = read_inputs(book)
     if button == "run" and carry == "full" and not book.has("lastnewconst"):
         raise BadInput(f"sheet {book.name!r} has no names lastnewconst/lastnewslope (the lesson's own "
                        "workbook lacks them): carry 'full' needs a workbook built by xlopt")
-    inputs = read_inputs(book)
+    if button == "run":
+        check_pass(book)
     epochs = buttons.EPOCHS_PER_CLICK * times
     mem = inputs.memory_book()
     try:

@@ -11,9 +11,8 @@ from contextlib import contextmanager
 
 from xlopt import buttons, sheets
 from xlopt.errors import BadInput
+from xlopt.macros import fallback_refs
 
-# names the lesson's workbook does not define; taken from the layout when a sheet lacks them
-FALLBACK_NAMES = ("lr", "mom", "sqr_mom", "data_x", "data_y")
 LOG_COLUMNS = ("epoch", "rmse", "const", "slope", "lr")  # the columns of `epochlog`
 
 
@@ -102,17 +101,11 @@ class XlwingsBook:
         self.round_trips = 0
         self._refs = sheet_names(sheet)
         self._log = []  # where a sheet has no log names (the lesson's sheets other than basic)
+        self._refs.update(fallback_refs(self._refs, self.name))
         try:
-            kind = buttons.kind_of(self)
+            self.layout = sheets.get(buttons.kind_of(self))
         except BadInput:
-            return  # not an optimizer sheet: the buttons say so with one message
-        self.layout = sheets.get(kind)
-        last = int(re.sub(r"\D", "", cell_of(self._refs["lastconst"]))) if "lastconst" in self._refs else None
-        if last and last > sheets.FIRST_ROW:
-            fallback = self.layout.names(last - sheets.FIRST_ROW + 1)
-            for n in FALLBACK_NAMES:
-                if n not in self._refs and n in fallback:
-                    self._refs[n] = fallback[n]
+            self.layout = None  # not an optimizer sheet: the buttons say so with one message
 
     # --- the book interface ---------------------------------------------------------------------
     def has(self, name):
@@ -154,7 +147,15 @@ class XlwingsBook:
 
     def first_bad_row(self):
         """1-based data row of the first cell holding an error or a non-finite value; n if a summary does."""
-        layout = getattr(self, "layout", None)
+        bad = self._first_bad()
+        return bad and bad[0]
+
+    def first_bad_cell(self):
+        bad = self._first_bad()
+        return bad and bad[1]
+
+    def _first_bad(self):
+        layout = self.layout
         if layout is None or "lastconst" not in self._refs:
             return None
         n = int(re.sub(r"\D", "", cell_of(self._refs["lastconst"]))) - sheets.FIRST_ROW + 1
@@ -165,7 +166,7 @@ class XlwingsBook:
         for i, row in enumerate(block):
             for c in cols:
                 if not _is_finite(row[c - min(cols)]):
-                    return i + 1
+                    return i + 1, f"{_letters(c)}{first + i}"
         summary = [k for k in (sm.key for sm in layout.summaries) if k in self._refs]
         if summary:
             refs = [self._refs[k] for k in summary]
@@ -173,8 +174,9 @@ class XlwingsBook:
             c0, c1 = min(c for c, _ in spots), max(c for c, _ in spots)
             r0, r1 = min(r for _, r in spots), max(r for _, r in spots)
             block = self._read(f"{_letters(c0)}{r0}:{_letters(c1)}{r1}", rows=True)
-            if any(not _is_finite(block[r - r0][c - c0]) for c, r in spots):
-                return n
+            for c, r in spots:
+                if not _is_finite(block[r - r0][c - c0]):
+                    return n, f"{_letters(c)}{r}"
         return None
 
     def read_log(self):
@@ -187,10 +189,10 @@ class XlwingsBook:
         return [dict(e) for e in self._log]
 
     def write_log(self, entries):
-        """The log's rows, the latest ones kept when the sheet's log area is full; the rest cleared."""
+        """The log's rows (when the area is full: the Reset row and the latest epochs); the rest cleared."""
         if "epochlog" in self._refs:
             size = len(cells_of(self._refs["epochlog"])) // len(LOG_COLUMNS)
-            keep = entries[-size:]
+            keep = entries if len(entries) <= size else entries[:1] + entries[-(size - 1):]
             rows = [[e.get(k) for k in LOG_COLUMNS] for e in keep]
             self._write(self._refs["epochlog"], rows + [[None] * len(LOG_COLUMNS)] * (size - len(rows)))
         elif "rmses" in self._refs:

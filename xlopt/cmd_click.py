@@ -1,0 +1,179 @@
+"""xlopt click: press Run or Reset in a workbook without Excel, through LibreOffice.
+
+Opens the workbook in a private headless LibreOffice, runs the same macro logic as the Excel buttons
+(`xlopt.macros.press`: every input read and checked, the button pressed on an in-memory copy first,
+then on the sheet, whose own formulas LibreOffice recalculates), and saves. The file is written only
+when everything succeeded, through a temp file moved into place: on any error it is untouched.
+An .xlsm keeps its buttons, and its VBA project byte for byte (LibreOffice would rebuild it).
+"""
+import os
+import re
+import time
+import zipfile
+
+from xlopt import buttons, macros, sheets
+from xlopt.atomic import replacing
+from xlopt.errors import BadInput
+
+SUFFIXES = (".xlsx", ".xlsm")
+VBA_PART = "xl/vbaProject.bin"
+
+
+def add_arguments(p):
+    p.epilog = ("The carry mode is the workbook's name `carry` (=\"lesson\" or =\"full\"; the lesson's own "
+                "workbook has none: lesson) unless --carry overrides it. Exit status: 2 bad input (a cell, "
+                "a name, the file), 3 diverged, 4 LibreOffice missing; the workbook is then left as it was.")
+    p.add_argument("button", choices=macros.BUTTONS, help="run: five epochs a press; reset: start over")
+    p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx or .xlsm (xlopt build, or the lesson's graddesc.xlsm)")
+    p.add_argument("--sheet", required=True, metavar="SHEET", help=f"the sheet whose button to press: {', '.join(sheets.SHEETS)}")
+    p.add_argument("--times", type=int, default=1, help="press it this many times (default 1)")
+    p.add_argument("--carry", choices=buttons.CARRIES, default=None,
+                   help="override the workbook's carry mode for this press")
+
+
+# --- the work -------------------------------------------------------------------------------------
+def workbook_carry(path):
+    """The workbook-scope defined name `carry` read from the file (LibreOffice's Doc offers sheet names only)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/workbook.xml").decode("utf-8")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return "lesson"  # LibreOffice's load names the real problem
+    for attrs, value in re.findall(r"<definedName ([^>]*)>([^<]*)</definedName>", xml):
+        if re.search(r'\bname="carry"', attrs) and "localSheetId" not in attrs:
+            v = value.replace("&quot;", '"').lstrip("=").strip('"')
+            if v not in buttons.CARRIES:
+                raise BadInput(f"{path}: the workbook's name carry holds {value!r}; set it to =\"lesson\" "
+                               f"or =\"full\", or pass --carry")
+            return v
+    return "lesson"
+
+
+def click_book(doc, sheet):
+    """xlopt.lo.UnoBook over the sheet, plus the names the lesson's own workbook lacks and a log kept in
+    memory where the sheet has no log names."""
+    from xlopt.lo import UnoBook
+
+    class ClickBook(UnoBook):
+        def __init__(self, doc, sheet):
+            super().__init__(doc, sheet)
+            self._fallback = macros.fallback_refs(self._names, sheet)
+            self._names.update(self._fallback)  # for has() and the pass block UnoBook reads
+            self._memory_log = None if (self.has("epochlog") or self.has("rmses")) else []
+
+        def get(self, name):
+            if name not in self._fallback:
+                return super().get(name)
+            cell = self._fallback[name].replace("$", "")
+            try:
+                return self.doc.read(self.name, cell)
+            except BadInput as e:  # name the cell as the layout names it
+                raise BadInput(re.sub(rf"cell ({cell.split(':')[0]}|\w+\d+)\b", rf"cell \1 ({name})", str(e), count=1)) from None
+
+        def set(self, name, value):
+            if name not in self._fallback:
+                return super().set(name, value)
+            self.doc.write(self.name, self._fallback[name].replace("$", ""), value)
+
+        def address(self, name):
+            self._need(name)
+            return self._names[name].replace("$", "")
+
+        def first_bad_cell(self):
+            """The first cell of the pass that is not a finite number, e.g. 'G10' (one read)."""
+            from xlopt.lo import col_letters, finite
+            r0, r1, cols, bottom, summary_cells = self._block()
+            rows = self.doc.read_raw(self.name, f"{col_letters(cols[0])}{r0 + 1}:{col_letters(cols[-1])}{bottom + 1}")
+            spots = [(r, c) for r in range(r0, r1 + 1) for c in cols] + summary_cells
+            for r, c in spots:
+                if not finite(rows[r - r0][c - cols[0]]):
+                    return f"{col_letters(c)}{r + 1}"
+            return None
+
+        def read_log(self):
+            if self._memory_log is not None:
+                return [dict(e) for e in self._memory_log]
+            return super().read_log()
+
+        def write_log(self, entries):
+            if self._memory_log is not None:
+                self._memory_log = [dict(e) for e in entries]
+            else:
+                super().write_log(entries)
+
+    return ClickBook(doc, sheet)
+
+
+def check_path(path):
+    path = os.path.abspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in SUFFIXES:
+        raise BadInput(f"{path}: xlopt click opens {' or '.join(SUFFIXES)} workbooks")
+    if not os.path.isfile(path):
+        raise BadInput(f"{path} does not exist" if not os.path.exists(path) else f"{path} is not a file")
+    if not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK):
+        raise BadInput(f"cannot write {path}: permission denied (the file or its folder is read-only)")
+    return path
+
+
+def save(doc, path):
+    """Save over `path` atomically; an .xlsm gets its own VBA project back (LibreOffice rebuilds it)."""
+    vba = None
+    if path.lower().endswith(".xlsm"):
+        with zipfile.ZipFile(path) as z:
+            if VBA_PART in z.namelist():
+                vba = z.read(VBA_PART)
+    with replacing(path) as tmp:
+        saved = tmp + ".xlsm" if vba is not None else tmp + os.path.splitext(path)[1]
+        try:
+            doc.save(saved)
+            if vba is None:
+                os.replace(saved, tmp)
+            else:
+                _put_part(saved, tmp, VBA_PART, vba)
+        finally:
+            if os.path.exists(saved):
+                os.remove(saved)
+
+
+def _put_part(src, dst, part, data):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, data if info.filename == part else zin.read(info.filename))
+
+
+def click(path, button, sheet, times=1, carry=None, lo=None):
+    """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse."""
+    from xlopt.lo import LibreOffice
+
+    path = check_path(path)
+    if times < 1:
+        raise BadInput(f"--times must be at least 1, got {times}")
+    carry = carry or workbook_carry(path)
+    if lo is None:
+        with LibreOffice() as own:
+            return click(path, button, sheet, times, carry, own)
+    doc = lo.load(path)
+    try:
+        book = click_book(doc, sheet)
+        before = len(book.read_log())
+        log = macros.press(book, button, times, carry)
+        doc.calculate_all()
+        top = {k: book.get(k) for k in ("const", "slope", "lr", "rmse") if book.has(k)}
+        save(doc, path)
+    finally:
+        doc.close()
+    return {"path": path, "sheet": sheet, "button": button, "carry": carry, "top": top,
+            "log": log[before:] if button == "run" else log}
+
+
+def main(args):
+    t = time.perf_counter()
+    r = click(args.workbook, args.button, args.sheet, args.times, args.carry)
+    top = ", ".join(f"{k} {v:.6g}" for k, v in r["top"].items())
+    what = (f"Run x{args.times} ({buttons.EPOCHS_PER_CLICK * args.times} epochs, carry {r['carry']})"
+            if args.button == "run" else "Reset")
+    epoch = r["log"][-1]["epoch"] if r["log"] else 0
+    print(f"{r['sheet']}: {what} -> epoch {epoch}: {top}; saved {r['path']} "
+          f"in {time.perf_counter() - t:.2f} s")
+    return 0
