@@ -193,7 +193,7 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     log_fmts = [f["x"], f["rmse"], f["b"], f["a"], None]
     for i, entry in enumerate(book.log):
         for j, key in enumerate(("epoch", "rmse", "const", "slope", "lr")):
-            ws.write_number(reset + i, 1 + j, entry[key], log_fmts[j])
+            ws.write_number(reset - 1 + i, 1 + j, entry[key], log_fmts[j])  # 0-based row
     ws.write_string(f"G{head}", "<- Run appends one row per epoch (rmse, const, slope and lr after it)", f["note"])
     # names
     for name, ref in names.items():
@@ -262,6 +262,19 @@ def _charts(wb, ws, sheet, n):
 
 
 # --- the whole book ----------------------------------------------------------------------------
+def _exact_worksheet_class():
+    """XlsxWriter writes number cells with 16 significant digits; the Reset state (targets, the
+    log) needs all 17 to be the engine's floats exactly. Formula results are already written exactly."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class ExactWorksheet(Worksheet):
+        def _xml_number_element(self, number, attributes=[]):
+            attr = "".join(f' {k}="{self._escape_attributes(v)}"' for k, v in attributes)
+            self.fh.write(f"<c{attr}><v>{float(number)!r}</v></c>")  # repr: the shortest exact digits
+
+    return ExactWorksheet
+
+
 def write(path, data=None, carry="lesson", macros=False):
     """Write the workbook to `path` (no checks, no temp file: see `build`)."""
     import xlsxwriter
@@ -283,6 +296,7 @@ def write(path, data=None, carry="lesson", macros=False):
     wb.set_calc_mode("auto")
     wb.define_name("carry", f'="{carry}"')
     f = _formats(wb)
+    wb.worksheet_class = _exact_worksheet_class()
     worksheets = {}
     worksheets[INSTRUCTIONS] = ws = wb.add_worksheet(INSTRUCTIONS)
     _instructions(ws, f, carry)
