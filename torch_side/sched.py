@@ -191,7 +191,8 @@ class AutoAnneal(LRScheduler):
     Each check measures ``size = grad2_size(squared-gradient averages)`` (the sheet's avg_grad2),
     takes ``ratio = size / best`` (gradrat), divides every group's lr by `factor` when
     ``ratio > threshold``, then keeps ``best = min(best, size)`` — the sheet's Run, in that order.
-    ``best`` starts at the given value (the sheet's prev_grad2) or at the first measurement.
+    ``best`` starts at the given value (the sheet's prev_grad2), else at the size measured when the
+    annealer is built (if the optimizer already holds averages) or at the first check.
 
     When it checks: ``every=None`` — at each ``step()`` call (call it once per epoch, as the sheet
     does after each epoch); ``every=k`` — at every k-th ``step()`` call (call it after each
@@ -207,6 +208,8 @@ class AutoAnneal(LRScheduler):
         if every is not None and (not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be None or a positive integer, got {every!r}")
         self.threshold, self.factor, self.every, self.best = threshold, factor, every, best
+        if best is None and sqr_avgs(opt):
+            self.best = grad2_size(sqr_avgs(opt))
         self.ratio = self.size = None
         self.annealed = []  # the step numbers at which lr was divided
         super().__init__(opt, last_epoch)
