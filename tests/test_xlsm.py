@@ -170,3 +170,11 @@ def test_the_committed_workbook_is_a_rebuild(built):
         pytest.skip("built on Linux; a Windows or macOS build writes its own interpreter into xlwings.conf")
     with open(COMMITTED, "rb") as a, open(built, "rb") as b:
         assert a.read() == b.read(), "rebuild it: xlopt build -o workbooks/graddesc.xlsm --force"
+
+
+def test_a_conda_build_on_windows_names_the_environment():
+    """xlwings activates Conda Env only when Interpreter_Win is not a path, so conda replaces it."""
+    rows = dict(xlsm.conf_rows("C:\\envs\\xlopt\\python.exe", "win32", "", ("C:\\miniconda3", "xlopt")))
+    assert rows == {"Conda Path": "C:\\miniconda3", "Conda Env": "xlopt", "ADD_WORKBOOK_TO_PYTHONPATH": True}
+    rows = dict(xlsm.conf_rows("/opt/conda/envs/xlopt/bin/python", "darwin", "", ("/opt/conda", "xlopt")))
+    assert rows["Interpreter_Mac"] == "/opt/conda/envs/xlopt/bin/python" and "Conda Env" not in rows

@@ -137,7 +137,15 @@ def project_root():
     return None if parts & {"site-packages", "dist-packages"} else root
 
 
-def conf_rows(interpreter=None, platform=None, pythonpath=None):
+def conda_settings():
+    """(Conda Path, Conda Env) of the active conda environment, as `xlwings config create` finds them."""
+    env, exe = os.getenv("CONDA_DEFAULT_ENV"), os.getenv("CONDA_EXE")
+    if env and exe:
+        return os.path.sep.join(exe.split(os.path.sep)[:-2]), env
+    return None
+
+
+def conf_rows(interpreter=None, platform=None, pythonpath=None, conda=None):
     """(key, value) rows of the xlwings.conf sheet, contiguous from A1 as xlwings reads them.
 
     A row present with an empty or foreign value would override the user's own xlwings.conf, so the
@@ -145,14 +153,20 @@ def conf_rows(interpreter=None, platform=None, pythonpath=None):
     Windows, Interpreter_Mac on macOS) and the project root goes into PYTHONPATH only there too.
     Built on Linux (no Excel), neither is set: the user's xlwings.conf, or `python` on the PATH,
     applies, and README_excel.md says how to point it at the Python that has xlopt installed.
+    On Windows inside a conda environment, Conda Path and Conda Env replace Interpreter_Win (xlwings
+    activates the environment only when no interpreter path is given).
     """
     interpreter = interpreter or sys.executable
     platform = platform or sys.platform
     pythonpath = project_root() if pythonpath is None else pythonpath
     rows = []
     key = "Interpreter_Win" if platform.startswith("win") else "Interpreter_Mac" if platform == "darwin" else None
-    if key:
+    conda = conda if conda is not None else (conda_settings() if platform == sys.platform else None)
+    if key == "Interpreter_Win" and conda:
+        rows += [("Conda Path", conda[0]), ("Conda Env", conda[1])]
+    elif key:
         rows.append((key, interpreter))
+    if key:
         if pythonpath:
             rows.append(("PYTHONPATH", pythonpath))
     rows.append(("ADD_WORKBOOK_TO_PYTHONPATH", True))
