@@ -181,8 +181,12 @@ class XlwingsBook:
 
     def read_log(self):
         if "epochlog" in self._refs:
-            rows = self._read(self._refs["epochlog"], rows=True)
-            return [dict(zip(LOG_COLUMNS, r)) for r in rows if _is_number(r[0])]
+            out = []
+            for r in self._read(self._refs["epochlog"], rows=True):
+                if not _is_number(r[0]):
+                    break
+                out.append(dict(zip(LOG_COLUMNS, r), epoch=int(r[0])))
+            return out
         if "rmses" in self._refs:
             col = self._read(self._refs["rmses"], rows=True)
             return [{"epoch": i + 1, "rmse": r[0]} for i, r in enumerate(col) if _is_number(r[0])]
@@ -212,8 +216,8 @@ class XlwingsBook:
 
     def _read(self, ref, rows=False):
         self.round_trips += 1
-        rng = self.sheet.range(ref.replace("$", "")).options(err_to_str=True, ndim=2 if rows else None)
-        return rng.value
+        options = {"err_to_str": True, "ndim": 2} if rows else {"err_to_str": True}
+        return self.sheet.range(ref.replace("$", "")).options(**options).value
 
     def _write(self, ref, value):
         self.round_trips += 1
