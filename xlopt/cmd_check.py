@@ -1,7 +1,10 @@
 """xlopt check: recalculate a workbook in LibreOffice and compare every formula cell with the engine."""
+import os
 import time
+import zipfile
 
-from xlopt import readback
+from xlopt import readback, sheets
+from xlopt.errors import BadInput
 from xlopt.lo import LibreOffice
 
 SHOW_PROBLEMS = 12
@@ -13,7 +16,22 @@ def add_arguments(p):
                    help="check only this sheet (data, basic, momentum, rmsprop, adam, adam_ann)")
 
 
+def precheck(path, sheet):
+    """What can be refused before starting LibreOffice."""
+    if sheet is not None and sheet != readback.DATA and sheet not in sheets.BY_NAME:
+        raise BadInput(f"--sheet {sheet!r} is not one of the lab's sheets: {readback.DATA}, {', '.join(sheets.SHEETS)}")
+    if not os.path.exists(path):
+        raise BadInput(f"{path} does not exist")
+    if not os.path.isfile(path):
+        raise BadInput(f"{path} is not a file")
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"cannot read {path}: permission denied")
+    if os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm", ".ods") and not zipfile.is_zipfile(path):
+        raise BadInput(f"{path} is not a workbook (an .xlsx, .xlsm or .ods file is a zip archive; this one is not)")
+
+
 def main(args):
+    precheck(args.workbook, args.sheet)
     t0 = time.perf_counter()
     with LibreOffice() as lo:
         t1 = time.perf_counter()
