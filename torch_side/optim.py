@@ -30,12 +30,13 @@ first step from a zero ``sqr_avg`` divides by zero, as the sheet's cell would: s
 Square roots: PyTorch's CPU float64 ``sqrt`` is MKL's vdSqrt, which is not correctly rounded (about
 1.2% of inputs come out one ulp off, e.g. √6964.288556901134), while the workbook, the engine
 (``math.sqrt``) and IEEE hardware round correctly. ``step()`` therefore runs the rules under
-`exact_sqrt_mode()`, which sends ``sqrt`` of CPU float64 tensors to `exact_sqrt` (torch's result
-corrected by one exact residual test; about 25 elementwise ops). Set ``EXACT_SQRT = False`` on a
-class or instance to use torch's own sqrt (faster on large CPU models, up to 1 ulp off).
+`exact_sqrt_mode()`, which sends ``sqrt`` of CPU float64 tensors to `exact_sqrt` (numpy's sqrt,
+the processor's IEEE instruction). Set ``EXACT_SQRT = False`` on a class or instance to use torch's
+own sqrt (up to 1 ulp off).
 """
 import math
 
+import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -43,35 +44,20 @@ from xlopt import rules
 
 __all__ = ["SGD", "Momentum", "RMSProp", "Adam", "exact_sqrt", "exact_sqrt_mode"]
 
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for float64
-
 
 def exact_sqrt(x):
     """√x correctly rounded (IEEE 754) for CPU float64 tensors; other tensors get torch.sqrt.
 
-    torch.sqrt(x) is within one ulp; the neighbour that is right is found by the sign of
-    x − (y ± ulp/2)², computed exactly: y² = p + e by Dekker's product (Veltkamp split), x − p
-    exact by Sterbenz's lemma, y·ulp and (ulp/2)² exact (powers of two). Very small and very
-    large x are scaled by even powers of two first so no step under- or overflows.
+    CPU float64 goes through numpy's sqrt, which is the processor's IEEE square root (sqrtpd),
+    into a new tensor: no autograd graph, so a tensor that requires grad (with grad enabled) keeps
+    torch.sqrt. On CUDA, torch.sqrt is already correctly rounded.
     """
-    if x.dtype != torch.float64 or x.device.type != "cpu":
+    if x.dtype != torch.float64 or x.device.type != "cpu" or (x.requires_grad and torch.is_grad_enabled()):
         return torch.sqrt(x)
-    k = x.new_tensor
-    tiny, huge = x < 2.0 ** -900, x > 2.0 ** 1000
-    xs = x * torch.where(tiny, k(2.0 ** 1000), torch.where(huge, k(2.0 ** -100), k(1.0)))
-    y = torch.sqrt(xs)
-    up, down = torch.nextafter(y, k(math.inf)), torch.nextafter(y, k(-math.inf))
-    u, ud = up - y, y - down
-    c = _SPLIT * y
-    hi = c - (c - y)
-    lo = y - hi
-    p = y * y
-    e = ((hi * hi - p) + 2 * hi * lo) + lo * lo            # y·y = p + e exactly
-    a = xs - p
-    above = ((a - y * u) - e) - (u * 0.5) * (u * 0.5)      # x − (y + u/2)²: > 0 → round up
-    below = ((a + y * ud) - e) - (ud * 0.5) * (ud * 0.5)   # x − (y − ud/2)²: < 0 → round down
-    y = torch.where(above > 0, up, torch.where(below < 0, down, y))
-    return y * torch.where(tiny, k(2.0 ** -500), torch.where(huge, k(2.0 ** 50), k(1.0)))
+    out = torch.empty(x.shape, dtype=x.dtype)
+    with np.errstate(invalid="ignore"):  # √(negative) is NaN, silently, as in torch
+        np.sqrt(x.detach().resolve_neg().numpy(), out=out.numpy())
+    return out
 
 
 class exact_sqrt_mode(TorchFunctionMode):
