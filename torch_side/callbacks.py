@@ -191,14 +191,18 @@ class EpochSchedCB(BaseSchedCB):
 
 
 class RecorderCB(Callback):
-    """Record named per-batch quantities: ``RecorderCB(lr=lambda cb: cb.pg['lr'])``."""
+    """Record named per-batch quantities: ``RecorderCB(lr=lambda cb: cb.pg['lr'])``.
+
+    A function gets the callback, which holds ``pg`` (the first param group) and ``learn``,
+    so ``loss=lambda cb: cb.learn.loss.detach()`` works too.
+    """
     order = BaseSchedCB.order - 1  # read the value the batch used, before the scheduler steps
 
     def __init__(self, **fns):
         self.fns = fns
 
     def before_fit(self, learn):
-        self.recs = {k: [] for k in self.fns}
+        self.learn, self.recs = learn, {k: [] for k in self.fns}
         self.pg = learn.opt.param_groups[0]
 
     def after_batch(self, learn):

@@ -67,14 +67,6 @@ def _recorder_fns(opt):
     return fns
 
 
-class _LearnRecorder(RecorderCB):
-    """RecorderCB that also exposes the learner, so a function can read ``cb.learn.loss``."""
-
-    def before_fit(self, learn):
-        self.learn = learn
-        super().before_fit(learn)
-
-
 def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
                   extra_cbs=()):
     """``(learner, metrics_cb, recorder_cb)`` for ``recipe`` on already-loaded ``dls``."""
@@ -94,6 +86,6 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
                     opt_func=opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.))
     # The recorder needs to know which momentum-like field the optimizer has.
     probe = learn.opt_func([torch.nn.Parameter(torch.zeros(1))], recipe.lr)
-    recorder = _LearnRecorder(**_recorder_fns(probe))
+    recorder = RecorderCB(**_recorder_fns(probe))
     learn.cbs.append(recorder)
     return learn, metrics, recorder
