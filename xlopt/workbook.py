@@ -180,11 +180,12 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
         for k, v in zip(keys, inputs[target]):
             ws.write_number(f"{sheet.state[k]}{s}", v, f["target"])
     # every formula, with the engine's value cached
-    for c in sheet_cells(sheet, n, p, inputs):
+    cells = sheet_cells(sheet, n, p, inputs)
+    for c in cells:
         fmt = f["state"] if c.what == "state" else _fmt(f, c.what)
         ws.write_formula(c.address, c.formula, fmt, c.value)
     # labels under the totals and targets (the row below them when that is taken)
-    _summary_labels(ws, f, sheet, n)
+    _summary_labels(ws, f, sheet, n, {c.address for c in cells})
     # the log: header, the Reset entry, room for 69 epochs
     head, reset, e0, e1 = sheet.log_rows(n)
     ws.write_string(f"A{head}", "log", f["bold"])
@@ -205,10 +206,10 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     _charts(wb, ws, sheet, n)
 
 
-def _summary_labels(ws, f, sheet, n):
+def _summary_labels(ws, f, sheet, n, formula_cells):
     """A label for each total and target: below it, else left of it, else two rows below."""
     first, last, s = sheet.rows(n)
-    taken = {c.address for c in sheet_cells(sheet, n)}
+    taken = set(formula_cells)
     taken |= {f"{sheet.state[k]}{s}" for _, keys in sheet.targets.values() for k in keys}
     ws.write_string(f"A{s}", "totals", f["label"])
     short = {"grad_b_norm": "|de/db|", "grad_a_norm": "|de/da|"}
