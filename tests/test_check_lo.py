@@ -12,7 +12,7 @@ import sys
 
 import openpyxl
 import pytest
-from lo_fixtures import lo  # noqa: F401  (module-scoped LibreOffice)
+from lo_fixtures import lo, needs_lo  # noqa: F401  (module-scoped LibreOffice)
 
 from xlopt import lo as lo_mod
 from xlopt import readback, sheets, state, workbook
@@ -20,7 +20,7 @@ from xlopt.engine import Data
 from xlopt.errors import BadInput, MissingTool
 from xlopt.excel_formula import sheet_cells
 
-pytestmark = pytest.mark.libreoffice
+pytestmark = [pytest.mark.libreoffice, needs_lo]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(ROOT, "workbooks", "graddesc.xlsx")
 
@@ -211,14 +211,6 @@ def test_load_refuses_what_is_not_a_spreadsheet(lo, tmp_path, content, suffix, m
     assert path.read_bytes() == content
 
 
-def test_missing_libreoffice_names_the_packages(monkeypatch):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(os.path, "exists", lambda p: False)
-    with pytest.raises(MissingTool, match="apt-get install libreoffice-calc-nogui python3-uno"):
-        with lo_mod.LibreOffice():
-            pass
-
-
 class _Group:
     def __init__(self, pid):
         self.pid = pid
@@ -242,19 +234,17 @@ def test_no_soffice_is_left_running(exc):
     assert not _alive(pgid) and not os.path.exists(profile)
 
 
-def test_a_signal_during_start_leaves_nothing(monkeypatch):
+def test_ctrl_c_while_connecting_leaves_nothing(monkeypatch):
+    if not lo_mod._uno_in_process():
+        pytest.skip("UNO runs in a subprocess here")
     seen = {}
-    real = lo_mod._Core.__init__
 
     def interrupted(self, pipe):
-        seen["pgid"] = office.proc.pid
+        seen["pgid"], seen["profile"] = office.proc.pid, office.profile
         raise KeyboardInterrupt
     monkeypatch.setattr(lo_mod._Core, "__init__", interrupted)
     office = lo_mod.LibreOffice()
-    if not lo_mod._uno_in_process():
-        pytest.skip("UNO runs in a subprocess here")
     with pytest.raises(KeyboardInterrupt):
         office.__enter__()
-    assert not _alive(seen["pgid"])
+    assert not _alive(seen["pgid"]) and not os.path.exists(seen["profile"])
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-    del real

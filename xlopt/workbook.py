@@ -11,7 +11,7 @@ import tempfile
 from xlopt import sheets, state
 from xlopt.engine import Data
 from xlopt.errors import BadInput
-from xlopt.excel_formula import TRUE_CELLS, data_y_formula, sheet_cells
+from xlopt.excel_formula import data_y_formula, sheet_cells
 
 CARRIES = ("lesson", "full")
 INSTRUCTIONS = "instructions"
