@@ -205,19 +205,29 @@ def fashion_dls(bs=1024, device="cpu", subset=None, valid_subset=None, seed=0, d
 
 
 class _PerItemDataset(torch.utils.data.Dataset):
-    """The lesson's pipeline: each item converted and normalised on its own in Python."""
+    """The lesson's pipeline, item by item: a PIL image (as torchvision's FashionMNIST hands
+    out), ``to_tensor`` (/255), normalise, and with ``augment`` a padded random crop and a
+    random flip, each done in Python per image before the DataLoader collates them."""
 
     def __init__(self, x, y, augment=False, mean=MEAN, std=STD):
         self.x, self.y, self.augment, self.mean, self.std = x, y, augment, mean, std
+        try:
+            from PIL import Image
+            self._pil = Image
+        except ImportError:  # without Pillow, the same steps on a small tensor
+            self._pil = None
 
     def __len__(self):
         return len(self.y)
 
     def __getitem__(self, i):
-        img = (torch.from_numpy(np.array(self.x[i])).float().div(255) - self.mean) / self.std
-        img = img.unsqueeze(0)
+        arr = self.x[i]
+        if self._pil is not None:
+            arr = np.asarray(self._pil.fromarray(arr, mode="L"))
+        img = torch.from_numpy(np.array(arr, dtype=np.uint8)).float().div(255).unsqueeze(0)
+        img = (img - self.mean) / self.std
         if self.augment:
-            img = torch.nn.functional.pad(img, (1, 1, 1, 1))
+            img = torch.nn.functional.pad(img, (1, 1, 1, 1), value=float(img.min()))
             dy, dx = np.random.randint(0, 3, size=2)
             img = img[:, dy:dy + 28, dx:dx + 28]
             if np.random.rand() < 0.5:

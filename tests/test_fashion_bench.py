@@ -1,0 +1,31 @@
+"""bench/train_speed.py writes one JSON object per run with the fields the issue names."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from torch_side import data as D
+
+pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
+                                reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
+
+
+def test_cpu_benchmark_json(tmp_path, capsys):
+    path = Path(__file__).resolve().parents[1] / "bench" / "train_speed.py"
+    spec = importlib.util.spec_from_file_location("train_speed", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--device", "cpu", "--subset", "800", "--epochs", "2", "--bs", "100",
+                     "--repeats", "1", "--out", str(tmp_path), "--tag", "t"]) == 0
+    (f,) = tmp_path.glob("cpu-*-resnet-5ep-t.json")
+    res = json.loads(f.read_text())
+    for k in ("device", "recipe", "epochs", "accuracy", "seconds_per_epoch",
+              "images_per_second", "cpu_pipeline_ratio"):
+        assert k in res, k
+    assert res["device"] == "cpu" and res["gpu"].startswith("unmeasured")
+    assert res["images_per_second"] == pytest.approx(800 / res["seconds_per_epoch"], rel=1e-2)
+    assert res["cpu_pipeline_ratio"] == pytest.approx(
+        res["per_item_seconds_per_epoch"] / res["seconds_per_epoch"], rel=1e-2)
+    assert res["loader_only_ratio"] > 2  # slicing a resident tensor vs per-image Python
+    assert json.loads(capsys.readouterr().out) == res
