@@ -121,6 +121,18 @@ def test_nan_loss_stops_with_epoch_and_batch_in_message():
     assert saved == [0, 0]  # epoch 0 train+valid completed; nothing after the bad batch
 
 
+def test_nan_guard_checking_every_k_batches_still_names_the_first_bad_batch():
+    class PoisonAt(Callback):
+        def before_batch(self, learn):
+            if learn.training and learn.iter >= 2:
+                xb, yb = learn.batch
+                learn.batch = (xb * float("nan"), yb)
+
+    learn = Learner(_mlp(), _blobs(), cbs=[NaNGuardCB(every=16), PoisonAt()])
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1 of 1, batch 3 \(training\)"):
+        learn.fit(1)  # 8 batches < 16: found by the end-of-epoch check
+
+
 def test_recorder_under_onecycle_with_torch_adam_cycles_beta1():
     total = 3 * len(_blobs().train)
     sched = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.05, total_steps=total)

@@ -276,20 +276,40 @@ def capture_preds(learn, cbs=None, inputs=False):
 class NaNGuardCB(Callback):
     """Stop the fit with a clear message when the loss stops being finite.
 
-    It raises :class:`NonFiniteLossError` right after the loss is computed, before any
-    backward/step or any after_epoch checkpoint, so nothing from the bad epoch is saved.
+    It raises :class:`NonFiniteLossError` naming the epoch and batch where the loss first
+    went bad, before any after_epoch checkpoint, so nothing from the bad epoch is saved.
+    ``every=1`` checks each batch before its backward pass; on a GPU, ``every=k`` keeps the
+    per-batch flags on the device and looks at them every k batches (one sync instead of k)
+    and at the end of each epoch.
     """
     order = 20
 
+    def __init__(self, every=1):
+        self.every = every
+
+    def before_epoch(self, learn):
+        self._pending = []
+
     def after_loss(self, learn):
         loss = learn.loss.detach()
-        if not bool(torch.isfinite(loss).all()):
-            phase = "training" if learn.training else "validation"
-            raise NonFiniteLossError(
-                f"loss became {loss.float().item()} at epoch {learn.epoch + 1} of "
-                f"{learn.n_epochs}, batch {learn.iter + 1} ({phase}); training stopped. "
-                "Lower the learning rate or check the inputs; no checkpoint was written "
-                "for this epoch.")
+        self._pending.append((learn.iter, loss, ~torch.isfinite(loss).all()))
+        if len(self._pending) >= self.every:
+            self._flush(learn)
+
+    def after_epoch(self, learn):
+        self._flush(learn)
+
+    def _flush(self, learn):
+        pending, self._pending = self._pending, []
+        if not pending or not bool(torch.stack([b for _, _, b in pending]).any()):
+            return
+        it, loss, _ = next(p for p in pending if bool(p[2]))
+        phase = "training" if learn.training else "validation"
+        raise NonFiniteLossError(
+            f"loss became {loss.float().item()} at epoch {learn.epoch + 1} of "
+            f"{learn.n_epochs}, batch {it + 1} ({phase}); training stopped. "
+            "Lower the learning rate or check the inputs; no checkpoint was written "
+            "for this epoch.")
 
 
 class BatchTransformCB(Callback):

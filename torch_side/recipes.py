@@ -75,7 +75,8 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
     if compile:
         model = torch.compile(model)
     metrics = MetricsCB(accuracy)
-    cbs = [DeviceCB(device, channels_last=True), MixedPrecisionCB(), metrics, NaNGuardCB()]
+    cbs = [DeviceCB(device, channels_last=True), MixedPrecisionCB(), metrics,
+           NaNGuardCB(every=1 if torch.device(device).type == "cpu" else 16)]
     if recipe.augment:
         cbs.append(BatchTransformCB(batch_tfms(recipe.augment)))
     total = recipe.epochs * len(dls.train)
