@@ -16,6 +16,7 @@ import pytest
 from xlopt import buttons, cmd_click, sheets, state, xlsm
 from xlopt.engine import Data
 from xlopt.errors import BadInput, Diverged, MissingTool
+from xlopt.lo import UnoBook
 
 pytestmark = pytest.mark.libreoffice
 RTOL = 1e-12
@@ -70,7 +71,7 @@ def assert_log_matches(got, want):
 def read_sheet(lo, path, sheet):
     doc = lo.load(path)
     try:
-        book = cmd_click.click_book(doc, sheet)
+        book = UnoBook(doc, sheet)
         return {k: book.get(k) for k in ("const", "slope", "lr")}, book.read_log()
     finally:
         doc.close()
@@ -128,7 +129,7 @@ def test_round_trips_per_epoch_do_not_grow_with_rows(lo, workbooks, tmp_path):
         try:
             counter = Counting(doc._core)
             doc._core = counter
-            book = cmd_click.click_book(doc, "adam")
+            book = UnoBook(doc, "adam")
             buttons.reset(book)
             counter.calls = 0
             buttons.run(book, 5)

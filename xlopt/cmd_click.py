@@ -49,61 +49,6 @@ def workbook_carry(path):
     return "lesson"
 
 
-def click_book(doc, sheet):
-    """xlopt.lo.UnoBook over the sheet, plus the names the lesson's own workbook lacks and a log kept in
-    memory where the sheet has no log names."""
-    from xlopt.lo import UnoBook
-
-    class ClickBook(UnoBook):
-        def __init__(self, doc, sheet):
-            super().__init__(doc, sheet)
-            self._fallback = macros.fallback_refs(self._names, sheet)
-            self._names.update(self._fallback)  # for has() and the pass block UnoBook reads
-            self._memory_log = None if (self.has("epochlog") or self.has("rmses")) else []
-
-        def get(self, name):
-            if name not in self._fallback:
-                return super().get(name)
-            cell = self._fallback[name].replace("$", "")
-            try:
-                return self.doc.read(self.name, cell)
-            except BadInput as e:  # name the cell as the layout names it
-                raise BadInput(re.sub(rf"cell ({cell.split(':')[0]}|\w+\d+)\b", rf"cell \1 ({name})", str(e), count=1)) from None
-
-        def set(self, name, value):
-            if name not in self._fallback:
-                return super().set(name, value)
-            self.doc.write(self.name, self._fallback[name].replace("$", ""), value)
-
-        def address(self, name):
-            self._need(name)
-            return self._names[name].replace("$", "")
-
-        def first_bad_cell(self):
-            """The first cell of the pass that is not a finite number, e.g. 'G10' (one read)."""
-            from xlopt.lo import col_letters, finite
-            r0, r1, cols, bottom, summary_cells = self._block()
-            rows = self.doc.read_raw(self.name, f"{col_letters(cols[0])}{r0 + 1}:{col_letters(cols[-1])}{bottom + 1}")
-            spots = [(r, c) for r in range(r0, r1 + 1) for c in cols] + summary_cells
-            for r, c in spots:
-                if not finite(rows[r - r0][c - cols[0]]):
-                    return f"{col_letters(c)}{r + 1}"
-            return None
-
-        def read_log(self):
-            if self._memory_log is not None:
-                return [dict(e) for e in self._memory_log]
-            return super().read_log()
-
-        def write_log(self, entries):
-            if self._memory_log is not None:
-                self._memory_log = [dict(e) for e in entries]
-            else:
-                super().write_log(entries)
-
-    return ClickBook(doc, sheet)
-
-
 def check_path(path):
     path = os.path.abspath(path)
     suffix = os.path.splitext(path)[1].lower()
@@ -144,7 +89,7 @@ def _put_part(src, dst, part, data):
 
 def click(path, button, sheet, times=1, carry=None, lo=None):
     """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse."""
-    from xlopt.lo import LibreOffice
+    from xlopt.lo import LibreOffice, UnoBook
 
     path = check_path(path)
     if times < 1:
@@ -155,7 +100,7 @@ def click(path, button, sheet, times=1, carry=None, lo=None):
             return click(path, button, sheet, times, carry, own)
     doc = lo.load(path)
     try:
-        book = click_book(doc, sheet)
+        book = UnoBook(doc, sheet)
         before = len(book.read_log())
         log = macros.press(book, button, times, carry)
         doc.calculate_all()

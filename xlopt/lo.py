@@ -29,6 +29,7 @@ from contextlib import contextmanager
 
 if __package__ in (None, ""):  # run as a script: the server under /usr/bin/python3
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from xlopt.atomic import replacing  # noqa: E402
 from xlopt.errors import BadInput, MissingTool  # noqa: E402
 
 INSTALL = "apt-get install libreoffice-calc-nogui python3-uno"
@@ -543,15 +544,8 @@ class Doc:
         folder = os.path.dirname(path)
         if not os.path.isdir(folder):
             raise BadInput(f"cannot save {path}: folder {folder} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(path)[:-len(suffix)], suffix=suffix, dir=folder)
-        os.close(fd)
-        try:
+        with replacing(path, keep_suffix=True) as tmp:
             self._core.store(self._h, tmp, FILTERS[suffix])
-            os.chmod(tmp, (os.stat(path).st_mode & 0o777) if os.path.exists(path) else 0o644)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def close(self):
         self._core.close(self._h)
@@ -580,10 +574,16 @@ class UnoBook:
     """The book interface of `xlopt.buttons` (see engine.MemoryBook) over one sheet of a Doc."""
 
     def __init__(self, doc, sheet):
+        from xlopt.macros import fallback_refs
         if sheet not in doc.sheet_names():
             raise BadInput(f"the workbook has no sheet {sheet!r}; it has {', '.join(doc.sheet_names())}")
         self.doc, self.name = doc, sheet
         self._names = doc.names(sheet)
+        # the lesson's own workbook names fewer cells (basic's lr, the betas, the data): take those
+        # from its layout; and where a sheet has no log names, keep its log in memory
+        self._fallback = fallback_refs(self._names, sheet)
+        self._names.update(self._fallback)
+        self._memory_log = None if (self.has("epochlog") or self.has("rmses")) else []
         self._auto = True
 
     def has(self, name):
@@ -593,13 +593,24 @@ class UnoBook:
         if name not in self._names:
             raise BadInput(f"sheet {self.name!r} has no name {name!r}")
 
+    def address(self, name):
+        """The cell(s) behind a name, e.g. 'D2' or 'J32:K32', for messages that name the cell."""
+        self._need(name)
+        return self._names[name].replace("$", "")
+
     def get(self, name):
         self._need(name)
-        return self.doc.read(self.name, name)
+        if name not in self._fallback:
+            return self.doc.read(self.name, name)
+        cell = self.address(name)
+        try:
+            return self.doc.read(self.name, cell)
+        except BadInput as e:  # name the cell as the layout names it
+            raise BadInput(re.sub(rf"cell ({cell.split(':')[0]}|\w+\d+)\b", rf"cell \1 ({name})", str(e), count=1)) from None
 
     def set(self, name, value):
         self._need(name)
-        self.doc.write(self.name, name, value)
+        self.doc.write(self.name, self.address(name) if name in self._fallback else name, value)
 
     def calculate(self):
         self.doc.calculate_all()
@@ -628,19 +639,26 @@ class UnoBook:
         bottom = max([r1] + [r for r, _ in summary_cells])
         return r0, r1, cols, bottom, summary_cells
 
-    def first_bad_row(self):
-        """1-based data row of the first cell that is not a finite number (one read of the block)."""
+    def _first_bad(self):
+        """(1-based data row, cell) of the first cell of the pass that is not a finite number (one read)."""
         r0, r1, cols, bottom, summary_cells = self._block()
         rows = self.doc.read_raw(self.name, f"{col_letters(cols[0])}{r0 + 1}:{col_letters(cols[-1])}{bottom + 1}")
-        for i in range(r1 - r0 + 1):
-            if not all(finite(rows[i][c - cols[0]]) for c in cols):
-                return i + 1
-        for r, c in summary_cells:
+        spots = [(r, c) for r in range(r0, r1 + 1) for c in cols] + summary_cells
+        for r, c in spots:
             if not finite(rows[r - r0][c - cols[0]]):
-                return r1 - r0 + 1
-        return None
+                return min(r, r1) - r0 + 1, f"{col_letters(c)}{r + 1}"
+        return None, None
+
+    def first_bad_row(self):
+        return self._first_bad()[0]
+
+    def first_bad_cell(self):
+        """The first cell of the pass that is not a finite number, e.g. 'G10'."""
+        return self._first_bad()[1]
 
     def read_log(self):
+        if self._memory_log is not None:
+            return [dict(e) for e in self._memory_log]
         if self.has("epochlog"):
             out = []
             for row in self.doc.read_raw(self.name, "epochlog"):
@@ -658,6 +676,9 @@ class UnoBook:
         return out
 
     def write_log(self, entries):
+        if self._memory_log is not None:
+            self._memory_log = [dict(e) for e in entries]
+            return
         key = "epochlog" if self.has("epochlog") else "rmses"
         self._need(key)
         r0, c0, r1, c1 = parse_ref(self._names[key])

@@ -6,10 +6,10 @@ cached result, so the file opens showing what Reset shows (also in viewers that 
 """
 import datetime
 import os
-import tempfile
 
 from xlopt import sheets, state
 from xlopt.engine import Data
+from xlopt.atomic import replacing
 from xlopt.errors import BadInput
 from xlopt.excel_formula import data_y_formula, sheet_cells
 
@@ -332,17 +332,8 @@ def build(path, data=None, carry="lesson", force=False):
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadInput(f"cannot write {path}: folder {folder} is not writable")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(path)[:-len(suffix)], suffix=suffix, dir=folder)
-    except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror}") from None
-    os.close(fd)
-    try:
-        write(tmp, data, carry, macros=suffix == ".xlsm")
-        os.chmod(tmp, (os.stat(path).st_mode & 0o777) if os.path.exists(path) else 0o644)
-        os.replace(tmp, path)
+        with replacing(path, keep_suffix=True) as tmp:
+            write(tmp, data, carry, macros=suffix == ".xlsm")
     except OSError as e:
         raise BadInput(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
