@@ -1,0 +1,73 @@
+"""torch (float64) against the built workbook, recalculated by LibreOffice.
+
+For every sheet and both carry modes, Reset and 50 epochs are pressed twice: in LibreOffice, whose
+own formulas compute every pass (xlopt.lo.UnoBook), and in torch_side.linreg.TorchBook, where
+autograd and torch_side.optim do. Then the top values, the carried averages, the whole epoch log and
+every formula cell of the pass now shown must agree within 1e-12 relative.
+"""
+import math
+import re
+
+import pytest
+
+pytest.importorskip("torch")
+
+from lo_fixtures import lo  # noqa: F401,E402  (module-scoped LibreOffice)
+
+from torch_side.linreg import TorchBook  # noqa: E402
+from xlopt import buttons, sheets, workbook  # noqa: E402
+from xlopt.engine import Data  # noqa: E402
+from xlopt.excel_formula import sheet_cells  # noqa: E402
+from xlopt.lo import UnoBook  # noqa: E402
+
+REL = 1e-12
+EPOCHS = 50
+
+
+def close(got, want):
+    return got == want or abs(got - want) <= REL * max(abs(want), abs(got))
+
+
+@pytest.fixture(scope="module")
+def doc(lo, tmp_path_factory):  # noqa: F811
+    path = tmp_path_factory.mktemp("wb") / "graddesc.xlsx"
+    workbook.build(str(path), Data.lesson())
+    d = lo.load(str(path))
+    yield d
+    d.close()
+
+
+@pytest.mark.parametrize("carry", buttons.CARRIES)
+@pytest.mark.parametrize("name", sheets.SHEETS)
+def test_torch_equals_the_recalculated_workbook(doc, name, carry):
+    xl = UnoBook(doc, name)
+    buttons.reset(xl)
+    buttons.run(xl, EPOCHS, carry)
+    pt = TorchBook(sheets.get(name), Data.lesson())
+    buttons.reset(pt)
+    buttons.run(pt, EPOCHS, carry)
+
+    for key in ["const", "slope", "lr"] + list(sheets.get(name).targets):
+        got, want = pt.get(key), xl.get(key)
+        for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
+            assert close(g, w), (key, g, w)
+    xl_log, pt_log = xl.read_log(), pt.read_log()
+    assert [e["epoch"] for e in xl_log] == [e["epoch"] for e in pt_log] == list(range(EPOCHS + 1))
+    for a, b in zip(xl_log, pt_log):
+        assert all(close(b[k], a[k]) for k in ("rmse", "const", "slope", "lr")), (a, b)
+
+    # every formula cell of the pass now shown, read in one block
+    sheet = sheets.get(name)
+    cells = sheet_cells(sheet, 29, pt.pass_, pt.inputs)
+    block = doc.read_raw(name, "A1:O34")
+    checked = 0
+    for c in cells:
+        letters, digits = re.fullmatch(r"([A-Z]+)(\d+)", c.address).groups()
+        col, row = (ord(letters) - 65 if len(letters) == 1 else 99), int(digits) - 1
+        if row >= len(block) or col >= len(block[row]):
+            continue  # outside the block: the true a and b
+        got = block[row][col]
+        assert isinstance(got, float) and math.isfinite(got), (c.address, got)
+        assert close(c.value, got), (c.address, c.value, got)
+        checked += 1
+    assert checked >= 29 * 10
