@@ -152,7 +152,7 @@ def conf_rows(interpreter=None, platform=None, pythonpath=None, conda=None):
     building interpreter goes under the key of the platform that built the file (Interpreter_Win on
     Windows, Interpreter_Mac on macOS) and the project root goes into PYTHONPATH only there too.
     Built on Linux (no Excel), neither is set: the user's xlwings.conf, or `python` on the PATH,
-    applies, and README_excel.md says how to point it at the Python that has xlopt installed.
+    applies, and the README says how to point it at the Python that has xlopt installed.
     On Windows inside a conda environment, Conda Path and Conda Env replace Interpreter_Win (xlwings
     activates the environment only when no interpreter path is given).
     """
