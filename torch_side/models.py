@@ -7,7 +7,6 @@ its bias even when followed by BatchNorm. We keep that, so ``resnet()`` has the 
 """
 from functools import partial
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
