@@ -14,12 +14,11 @@ __all__ = ["random_crop", "random_flip", "rand_erase", "rand_copy", "RandomCrop"
            "RandomFlip", "RandErase", "RandCopy", "batch_tfms"]
 
 
-def _gen_kwargs(generator):
-    return {} if generator is None else {"generator": generator}
-
-
 def _rand(n, x, generator=None):
-    return torch.rand(n, **_gen_kwargs(generator)).to(x.device)
+    """Uniform draws on x's device (a seeded CPU ``generator`` is moved there, for tests)."""
+    if generator is None:
+        return torch.rand(n, device=x.device)
+    return torch.rand(n, generator=generator).to(x.device)
 
 
 def _shift(x, rows, cols):
@@ -75,7 +74,8 @@ def rand_erase(x, pct=0.2, max_num=4, generator=None):
     for k in range(max_num):
         mask, _, _ = _patch_mask(N, H, W, pct, x, generator)
         mask = mask & (num > k)[:, None, None, None]
-        noise = (torch.randn(x.shape, **_gen_kwargs(generator)).to(x.device, x.dtype) * xs + xm)
+        noise = (torch.randn(x.shape, device=x.device, dtype=x.dtype) if generator is None else
+                 torch.randn(x.shape, generator=generator).to(x.device, x.dtype)) * xs + xm
         x = torch.where(mask, noise.clamp(mn, mx), x)
     return x
 
