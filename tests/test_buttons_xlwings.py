@@ -8,11 +8,11 @@ plumbing (names, calculation modes, the log, round trips, validation, restore), 
 arithmetic: the real spreadsheet engine is checked through LibreOffice in test_click_*.py.
 """
 import math
-import re
 
 import pytest
 
 from xlopt import buttons, macros, sheets, state
+from xlopt.cells import cell_name, parse_ref
 from xlopt.engine import Data, compute_pass, default_inputs
 from xlopt.errors import BadInput, Diverged, XloptError
 from xlopt.xlwings_book import XlwingsBook, cells_of, split_ref, workbook_carry
@@ -34,8 +34,8 @@ class Range:
 
     def _grid(self):
         a = self.address.split(":")
-        (c0, r0), (c1, r1) = [_rc(x) for x in (a[0], a[-1])]
-        return [[f"{_col(c)}{r}" for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+        r0, c0, r1, c1 = parse_ref(f"{a[0]}:{a[-1]}")
+        return [[cell_name(r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
 
     @property
     def value(self):
@@ -160,22 +160,6 @@ class Sheet:
                 self.cells[f"{letter}{4 + i}"] = v
         for sm in self.layout.summaries:
             self.cells[f"{sm.letter}{4 + n + sm.row_offset}"] = p.summary[sm.key]
-
-
-def _rc(cell):
-    m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
-    c = 0
-    for ch in m.group(1):
-        c = c * 26 + ord(ch) - 64
-    return c, int(m.group(2))
-
-
-def _col(c):
-    s = ""
-    while c:
-        c, r = divmod(c - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def excel(sheet_name, data=None, carry=None, **kw):

@@ -6,7 +6,6 @@ autograd and torch_side.optim do. Then the top values, the carried averages, the
 every formula cell of the pass now shown must agree within 1e-12 relative.
 """
 import math
-import re
 
 import pytest
 
@@ -17,6 +16,7 @@ from lo_fixtures import lo  # noqa: F401,E402  (module-scoped LibreOffice)
 from torch_side.linreg import TorchBook  # noqa: E402
 from xlopt import buttons, sheets, workbook  # noqa: E402
 from xlopt.engine import Data  # noqa: E402
+from xlopt.cells import parse_ref  # noqa: E402
 from xlopt.excel_formula import sheet_cells  # noqa: E402
 from xlopt.lo import UnoBook  # noqa: E402
 
@@ -62,8 +62,7 @@ def test_torch_equals_the_recalculated_workbook(doc, name, carry):
     block = doc.read_raw(name, "A1:O34")
     checked = 0
     for c in cells:
-        letters, digits = re.fullmatch(r"([A-Z]+)(\d+)", c.address).groups()
-        col, row = (ord(letters) - 65 if len(letters) == 1 else 99), int(digits) - 1
+        row, col, _, _ = parse_ref(c.address)
         if row >= len(block) or col >= len(block[row]):
             continue  # outside the block: the true a and b
         got = block[row][col]

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 if __package__ in (None, ""):  # run as a script: the server under /usr/bin/python3
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from xlopt.atomic import replacing  # noqa: E402
+from xlopt.cells import cell_name, col_index, col_letters, is_cell, parse_ref  # noqa: E402,F401
 from xlopt.errors import BadInput, MissingTool  # noqa: E402
 
 INSTALL = "apt-get install libreoffice-calc-nogui python3-uno"
@@ -47,44 +48,6 @@ ERRORS = {501: "Err:501 (invalid character)", 502: "Err:502 (invalid argument)",
 
 
 # --- A1 references -------------------------------------------------------------------------------
-_CELL = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
-
-
-def col_index(letters):
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def col_letters(i):
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def parse_ref(ref):
-    """'$J$32:$K$32' or 'C1' -> (row0, col0, row1, col1), 0-based inclusive."""
-    parts = ref.split(":")
-    if len(parts) > 2:
-        raise BadInput(f"{ref!r} is not a cell or a range")
-    out = []
-    for p in parts:
-        m = _CELL.match(p.strip().upper())
-        if not m:
-            raise BadInput(f"{ref!r} is not a cell or a range")
-        out.append((int(m.group(2)) - 1, col_index(m.group(1))))
-    (r0, c0), (r1, c1) = out[0], out[-1]
-    return min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)
-
-
-def cell_name(row0, col0):
-    return f"{col_letters(col0)}{row0 + 1}"
-
-
 # --- UNO primitives: run in this process or in the server --------------------------------------
 class _Core:
     """The UNO calls, with plain Python values in and out (JSON-able)."""
@@ -485,7 +448,7 @@ class Doc:
         names = self.names(sheet)
         if ref_or_name in names:
             ref = names[ref_or_name]
-        elif _CELL.match(ref_or_name.split(":")[0].upper()):
+        elif is_cell(ref_or_name):
             ref = ref_or_name
         else:
             raise BadInput(f"sheet {sheet!r} has no defined name {ref_or_name!r}")

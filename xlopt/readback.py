@@ -12,7 +12,7 @@ from xlopt import rules, sheets
 from xlopt.engine import Data, compute_pass
 from xlopt.errors import BadInput
 from xlopt.excel_formula import sheet_cells
-from xlopt.lo import cell_name, parse_ref
+from xlopt.cells import cell_name, parse_ref
 
 RTOL = 1e-12
 DATA = "data"

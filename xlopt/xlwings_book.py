@@ -10,6 +10,7 @@ import re
 from contextlib import contextmanager
 
 from xlopt import buttons, sheets
+from xlopt.cells import cells_of, col_letters, parse_ref
 from xlopt.errors import BadInput
 from xlopt.macros import fallback_refs
 
@@ -53,26 +54,14 @@ def cell_of(ref, offset=0):
     return cells[min(offset, len(cells) - 1)]
 
 
-def cells_of(ref):
-    a = ref.replace("$", "").split(":")
-    (c0, r0), (c1, r1) = [_split(x) for x in (a[0], a[-1])]
-    return [f"{_letters(c)}{r}" for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
-
-
 def _split(cell):
-    m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return col, int(m.group(2))
+    """'K33' -> (11, 33): 1-based column and row, as Excel counts them."""
+    r, c, _, _ = parse_ref(cell)
+    return c + 1, r + 1
 
 
 def _letters(col):
-    s = ""
-    while col:
-        col, r = divmod(col - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    return col_letters(col - 1)
 
 
 def check_number(sheet, name, ref, value, offset=0):
