@@ -36,6 +36,9 @@ def add_arguments(p):
     p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--no-zero-bn", action="store_true",
+                   help="keep BatchNorm weights at 1 in the ResBlocks (the lesson's post-lesson "
+                   "note; measured 92.73%% vs 92.00%% for resnet-5ep on CPU, one seed)")
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
     p.add_argument("--download", action="store_true",
                    help="download Fashion-MNIST from the official URL if no copy is found")
@@ -80,7 +83,8 @@ def run(args):
     """Do the work; raises the project's errors (``main`` turns them into messages)."""
     _positive(args)
     recipe = get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
-                        opt=args.opt, sched=args.sched)
+                        opt=args.opt, sched=args.sched,
+                        zero_bn=False if args.no_zero_bn else None)
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)

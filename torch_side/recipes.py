@@ -34,6 +34,7 @@ class Recipe:
     wd: float = 1e-2        # decoupled weight decay (AdamW)
     augment: tuple = ()     # names for torch_side.augment.batch_tfms, training batches only
     tta: bool = False       # also report flip test-time-augmentation accuracy
+    zero_bn: bool = True    # zero-init each ResBlock's second BatchNorm (identity at start)
     note: str = ""
 
 
@@ -70,7 +71,9 @@ def _recorder_fns(opt):
 def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
                   extra_cbs=()):
     """``(learner, metrics_cb, recorder_cb)`` for ``recipe`` on already-loaded ``dls``."""
-    model = get_model(recipe.model) if model is None else model
+    if model is None:
+        kw = {"zero_bn": recipe.zero_bn} if "resnet" in recipe.model else {}
+        model = get_model(recipe.model, **kw)
     model = model.to(device).to(memory_format=torch.channels_last)
     if compile:
         model = torch.compile(model)
