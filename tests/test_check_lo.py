@@ -5,7 +5,6 @@ One soffice serves the module (`lo_fixtures.lo`); the CLI tests start their own,
 import hashlib
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from lo_fixtures import lo, needs_lo  # noqa: F401  (module-scoped LibreOffice)
 from xlopt import lo as lo_mod
 from xlopt import readback, sheets, state, workbook
 from xlopt.engine import Data
-from xlopt.errors import BadInput, MissingTool
+from xlopt.errors import BadInput
 from xlopt.excel_formula import sheet_cells
 
 pytestmark = [pytest.mark.libreoffice, needs_lo]

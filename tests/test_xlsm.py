@@ -5,7 +5,6 @@ Excel, so nothing here clicks a button in Excel: the macros' behaviour is checke
 in test_click_*.py and on a stand-in for Excel in test_buttons_xlwings.py.
 """
 import importlib
-import io
 import os
 import re
 import sys

@@ -5,11 +5,11 @@ a temp file beside the target and ``os.replace`` it. A checkpoint holds the mode
 and the schedule's shape (epochs x batches), so resuming with another model or another
 schedule is refused with a message instead of a shape error deep in ``load_state_dict``.
 """
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from xlopt.atomic import replacing
 
 from torch_side.callbacks import MetricsCB
 from torch_side.learner import Callback
@@ -27,14 +27,8 @@ def save_atomic(obj, path):
     """``torch.save`` to a temp file in the same directory, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~" + path.name, dir=path.parent)
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path, model_name=None):

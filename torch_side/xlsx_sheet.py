@@ -7,13 +7,14 @@ only the new sheet, its drawing and chart are added, and four small index files 
 types, workbook, workbook rels) gain an entry. The chart XML itself comes from openpyxl.
 """
 import io
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from xlopt.atomic import replacing
+from xlopt.cells import col_letters
 
 __all__ = ["put_sheet"]
 
@@ -23,15 +24,6 @@ _T_DRAWING = _NS_R + "/drawing"
 _CT = {"sheet": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
        "drawing": "application/vnd.openxmlformats-officedocument.drawing+xml",
        "chart": "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"}
-
-
-def _col(i):
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def _cell(ref, v):
@@ -51,7 +43,7 @@ def _sheet_xml(rows):
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
            f'xmlns:r="{_NS_R}"><sheetData>']
     for i, row in enumerate(rows, start=1):
-        cells = "".join(_cell(f"{_col(j)}{i}", v) for j, v in enumerate(row))
+        cells = "".join(_cell(f"{col_letters(j)}{i}", v) for j, v in enumerate(row))
         out.append(f'<row r="{i}">{cells}</row>')
     out.append('</sheetData><drawing r:id="rId1"/></worksheet>')
     return "".join(out).encode("utf-8")
@@ -170,18 +162,11 @@ def put_sheet(path, sheet, rows, chart):
                "xl/workbook.xml": wb_xml.encode("utf-8"),
                "xl/_rels/workbook.xml.rels": wb_rels.encode("utf-8"),
                "[Content_Types].xml": ct.encode("utf-8")}
-        fd, tmp = tempfile.mkstemp(prefix=".~" + path.name, dir=path.parent)
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-                for info in zin.infolist():  # original order ([Content_Types].xml first)
-                    if info.filename in drop:
-                        continue
-                    data = new.pop(info.filename, None)
-                    zout.writestr(info, zin.read(info) if data is None else data)
-                for name, data in new.items():
-                    zout.writestr(name, data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():  # original order ([Content_Types].xml first)
+                if info.filename in drop:
+                    continue
+                data = new.pop(info.filename, None)
+                zout.writestr(info, zin.read(info) if data is None else data)
+            for name, data in new.items():
+                zout.writestr(name, data)
