@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 from torch_side.callbacks import Callback, DeviceCB, MixedPrecisionCB  # noqa: E402
 from torch_side.data import fashion_dls, per_item_dls, resolve_device  # noqa: E402
 from torch_side.learner import Learner  # noqa: E402
-from torch_side.models import get_model  # noqa: E402
 from torch_side.recipes import build_learner, get_recipe  # noqa: E402
 from torch_side.tta import accuracy_of, tta_preds  # noqa: E402
 
@@ -62,8 +61,8 @@ class EpochTimer(Callback):
 def _train(recipe, dls, device, compile_, seed):
     torch.manual_seed(seed)
     timer = EpochTimer()
-    learn, metrics, _ = build_learner(recipe, dls, device, model=get_model(recipe.model),
-                                      progress=False, compile=compile_, extra_cbs=[timer])
+    learn, metrics, _ = build_learner(recipe, dls, device, progress=False, compile=compile_,
+                                      extra_cbs=[timer])
     metrics.logger = None
     learn.fit(recipe.epochs)
     n = len(dls.train.dataset) if hasattr(dls.train, "dataset") else len(dls.train.y)

@@ -74,7 +74,7 @@ def test_zero_bn_switch_reaches_the_recipe():
     from torch_side.data import DataLoaders
     from torch_side.recipes import build_learner, get_recipe
     dls = DataLoaders([(torch.zeros(2, 1, 28, 28), torch.zeros(2, dtype=torch.long))] * 8, [])
-    for zero_bn, expect_zero in ((None, True), (False, False)):
+    for zero_bn, expect_zero in ((None, False), (True, True), (False, False)):
         learn, _, _ = build_learner(get_recipe("resnet-5ep", zero_bn=zero_bn), dls, "cpu",
                                     progress=False)
         w = learn.model[1].convs[1][1].weight

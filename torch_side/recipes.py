@@ -5,8 +5,10 @@ batch size, optimizer, schedule and augmentations. ``build_learner`` turns one i
 Learner with the standard callbacks; ``train`` and ``bench`` both use it.
 """
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
+import torch.nn.functional as F
 
 from torch_side.augment import batch_tfms
 from torch_side.callbacks import (BatchTransformCB, DeviceCB, MetricsCB, MixedPrecisionCB,
@@ -35,12 +37,15 @@ class Recipe:
     augment: tuple = ()     # names for torch_side.augment.batch_tfms, training batches only
     tta: bool = False       # also report flip test-time-augmentation accuracy
     zero_bn: bool = True    # zero-init each ResBlock's second BatchNorm (identity at start)
+    label_smoothing: float = 0.  # of the cross-entropy loss
     note: str = ""
 
 
 RECIPES = {r.name: r for r in [
-    Recipe("resnet-5ep", "resnet", 5, 2e-2,
-           note="nb 13: the 1.23M-parameter ResNet, AdamW + 1cycle (lr from lr_find)"),
+    # bs 256 / wd 0.1 / label smoothing 0.1 / no zero-init BN measured 93.44 % and 93.17 % (seeds
+    # 42, 0; CPU fp32, full data) against 92.00 % for nb 13's bs 1024, lr 2e-2, zero-init BN
+    Recipe("resnet-5ep", "resnet", 5, 1e-2, bs=256, wd=0.1, label_smoothing=0.1, zero_bn=False,
+           note="nb 13: the 1.23M-parameter ResNet, AdamW + 1cycle, tuned for 5 epochs"),
     Recipe("aug-20ep", "wide-resnet", 20, 1e-2, augment=("crop", "flip"), tta=True,
            note="nb 14: the wide ks=5 ResNet with crop+flip, flip TTA"),
     Recipe("erase-50ep", "wide-resnet", 50, 1e-2, augment=("crop", "flip", "erase"), tta=True,
@@ -86,7 +91,8 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
     cbs += sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
     if progress:
         cbs.append(ProgressCB())
-    learn = Learner(model, dls, lr=recipe.lr, cbs=cbs + list(extra_cbs),
+    loss = partial(F.cross_entropy, label_smoothing=recipe.label_smoothing)
+    learn = Learner(model, dls, loss_func=loss, lr=recipe.lr, cbs=cbs + list(extra_cbs),
                     opt_func=opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.))
     # The recorder needs to know which momentum-like field the optimizer has.
     probe = learn.opt_func([torch.nn.Parameter(torch.zeros(1))], recipe.lr)
