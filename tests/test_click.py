@@ -35,10 +35,7 @@ def lo():
 
 @pytest.fixture(scope="module")
 def workbooks(tmp_path_factory):
-    try:
-        from xlopt import workbook
-    except ImportError as e:
-        pytest.skip(f"the workbook builder (xlopt/workbook.py) is not in this checkout: {e}")
+    from xlopt import workbook
     d = tmp_path_factory.mktemp("click")
     return {"xlsm": workbook.build(str(d / "graddesc.xlsm")),
             "full": workbook.build(str(d / "graddesc_full.xlsx"), carry="full"),

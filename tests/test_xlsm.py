@@ -26,10 +26,7 @@ MACRO_ENABLED = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    try:
-        from xlopt import workbook
-    except ImportError as e:
-        pytest.skip(f"the workbook builder (xlopt/workbook.py) is not in this checkout: {e}")
+    from xlopt import workbook
     path = str(tmp_path_factory.mktemp("xlsm") / "graddesc.xlsm")
     workbook.build(path)
     return path

@@ -7,7 +7,7 @@ cached result, so the file opens showing what Reset shows (also in viewers that 
 import datetime
 import os
 
-from xlopt import sheets, state
+from xlopt import sheets, state, xlsm
 from xlopt.engine import Data
 from xlopt.atomic import replacing
 from xlopt.errors import BadInput
@@ -282,14 +282,6 @@ def write(path, data=None, carry="lesson", macros=False):
     data = data or Data.lesson()
     if carry not in CARRIES:
         raise BadInput(f"--carry must be one of {', '.join(CARRIES)}, got {carry!r}")
-    if macros:
-        try:
-            from xlopt import xlsm
-        except ModuleNotFoundError as e:
-            if e.name != "xlopt.xlsm":
-                raise
-            raise BadInput("an .xlsm needs the Run/Reset buttons (xlopt/xlsm.py), which this checkout "
-                           "does not have yet; build an .xlsx instead") from None
     wb = xlsxwriter.Workbook(path, {"strings_to_numbers": False, "strings_to_formulas": False})
     wb.set_properties({"title": "graddesc: gradient descent, momentum, RMSProp and Adam in a spreadsheet",
                        "subject": "fast.ai Lesson 18 graddesc workbook", "author": "xlopt",
