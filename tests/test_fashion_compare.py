@@ -60,7 +60,7 @@ def test_grid_csv_plot_and_workbook_sheet(tmp_path, capsys):
     assert ok["train_loss"].lt(2.5).all()  # every run trained (chance level is ln 10 = 2.30)
     na = df[(df["optimizer"] == "sgd") & (df["schedule"] == "anneal")]
     assert na["status"].iloc[0].startswith("n/a: the automatic annealer")
-    assert set(df["optimizer_source"]) <= {"torch_side", "torch (fallback)"}
+    assert set(df["optimizer_source"]) <= {"torch_side", "torch"}
     assert (tmp_path / "out" / "compare.png").stat().st_size > 1000
 
     # every part of the workbook is kept byte for byte (cached values, VBA, buttons...);
