@@ -3,6 +3,8 @@ import argparse
 import importlib
 import sys
 
+from xlopt.errors import XloptError
+
 # sub-command -> module exposing add_arguments(parser) and main(args) -> int
 COMMANDS = {
     "linreg": ("torch_side.cmd_linreg", "the spreadsheet's linear model solved online by the torch optimizers"),
@@ -16,17 +18,19 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     mods = {}
     for name, (modname, help_) in COMMANDS.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as e:
-            if e.name == modname:
-                continue  # sub-command not built yet
-            raise
-        mods[name] = mod
-        p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_))
+        mods[name] = mod = importlib.import_module(modname)
+        p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
     args = parser.parse_args(argv)
-    return mods[args.command].main(args) or 0
+    try:
+        return mods[args.command].main(args) or 0
+    except XloptError as e:  # linreg shares xlopt's errors
+        print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"torch-side {args.command}: interrupted; no file was changed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,10 +7,7 @@ torch_side.optim's optimizer for the sheet (SGD, Momentum, RMSProp, Adam in the 
   torch-side linreg adam --epochs 10 --format json
   torch-side linreg adam_ann --state s.json        continue from s.json (Reset if absent), save it
 """
-import sys
-
-from xlopt import cmd_run, sheets
-from xlopt.errors import BadInput, XloptError
+from xlopt import cmd_run
 
 from torch_side.linreg import TorchBook
 
@@ -20,15 +17,5 @@ def add_arguments(parser):
 
 
 def main(args) -> int:
-    try:
-        if args.sheet not in sheets.SHEETS:
-            raise BadInput(f"unknown sheet {args.sheet!r}: choose one of {', '.join(sheets.SHEETS)}")
-        result = cmd_run.run(args, make_book=TorchBook)
-    except XloptError as e:
-        print(f"torch-side linreg: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("torch-side linreg: interrupted; no file was changed", file=sys.stderr)
-        return 130
-    cmd_run.emit(result, args.format)
+    cmd_run.emit(cmd_run.run(args, make_book=TorchBook), args.format)
     return 0
