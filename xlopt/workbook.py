@@ -192,6 +192,10 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     for letter, title in zip("BCDEF", ("epoch", "rmse", "const", "slope", "lr")):
         ws.write_string(f"{letter}{head}", title, f["head"])
     log_fmts = [f["x"], f["rmse"], f["b"], f["a"], None]
+    for j, fmt in enumerate(log_fmts):  # the empty rows Run fills keep the log's number formats
+        if fmt is not None:
+            for r in range(reset - 1 + len(book.log), e1):
+                ws.write_blank(r, 1 + j, None, fmt)
     for i, entry in enumerate(book.log):
         for j, key in enumerate(("epoch", "rmse", "const", "slope", "lr")):
             ws.write_number(reset - 1 + i, 1 + j, entry[key], log_fmts[j])  # 0-based row
