@@ -23,9 +23,8 @@ import math
 import torch
 
 from xlopt import rules, sheets
-from xlopt.engine import Data, MemoryBook, Pass
+from xlopt.engine import Data, MemoryBook, Pass, summaries
 from xlopt.errors import BadInput
-from xlopt.expr import colsum, colsumsq, sqrt
 
 from torch_side import optim
 
@@ -110,17 +109,11 @@ def _summaries(sheet, cols, inputs):
 
 
 def _summary_values(sheet, cols, inputs):
-    t = lambda c: [torch.tensor(v, dtype=DTYPE) for v in c]  # noqa: E731
-    out = {"rmse": sqrt(colsum(t(cols["err2"]))).item()}
-    if sheet.name == "basic":
-        out["grad_b_norm"] = sqrt(colsumsq(t(cols["g_b"]))).item()
-        out["grad_a_norm"] = sqrt(colsumsq(t(cols["g_a"]))).item()
-    if sheet.anneal:
-        s_b, s_a = torch.tensor(inputs["gradtarget"], dtype=DTYPE)
-        avg = rules.avg_grad2(s_b, s_a)
-        out["avg_grad2"] = avg.item()
-        out["gradrat"] = rules.gradrat(avg, torch.tensor(inputs["prev_grad2"], dtype=DTYPE)).item()
-    return out
+    """The sheet's own Summary definitions, evaluated on float64 tensors."""
+    t = lambda v: torch.tensor(v, dtype=DTYPE)  # noqa: E731
+    tcols = {k: [t(x) for x in c] for k, c in cols.items()}
+    tinputs = {k: t(v) for k, v in inputs.items()}
+    return {k: float(v) for k, v in summaries(sheet, tcols, tinputs).items()}
 
 
 class TorchBook(MemoryBook):

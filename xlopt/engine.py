@@ -78,15 +78,22 @@ def compute_pass(sheet, data, inputs):
         b, a = e[sheet.new_b], e[sheet.new_a]
         for k in state:
             state[k] = e[k]
+    return Pass(cols, summaries(sheet, cols, inputs), bad)
+
+
+def summaries(sheet, cols, inputs):
+    """The summary cells (rmse, norms, avg_grad2, gradrat) from whole columns and the inputs.
+
+    The operands may be floats or tensors (torch_side.linreg passes tensors)."""
     env = dict(cols, **{k: v for k, v in inputs.items() if k not in cols})
-    summary = {}
+    out = {}
     for sm in sheet.summaries:
         try:
             v = sm.fn(env)
         except (OverflowError, ZeroDivisionError):
             v = math.nan
-        env[sm.key] = summary[sm.key] = v
-    return Pass(cols, summary, bad)
+        env[sm.key] = out[sm.key] = v
+    return out
 
 
 def default_inputs(sheet):
