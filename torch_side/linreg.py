@@ -22,8 +22,8 @@ import math
 
 import torch
 
-from xlopt import rules, sheets
-from xlopt.engine import Data, MemoryBook, Pass, summaries
+from xlopt import rules
+from xlopt.engine import MemoryBook, Pass, summaries
 from xlopt.errors import BadInput
 
 from torch_side import optim
@@ -127,10 +127,8 @@ class TorchBook(MemoryBook):
     @classmethod
     def fresh(cls, sheet_name, data=None):
         """A new book of that sheet with Reset pressed (as xlopt.state.fresh, computed by torch)."""
-        from xlopt import buttons
-        book = cls(sheets.get(sheet_name), data or Data.lesson())
-        buttons.reset(book)
-        return book
+        from xlopt import state
+        return state.fresh(sheet_name, data, cls)
 
     @classmethod
     def from_book(cls, book):

@@ -7,7 +7,7 @@ import os
 import sys
 
 from xlopt import buttons, sheets, state
-from xlopt.engine import Data
+from xlopt.engine import Data, MemoryBook
 from xlopt.errors import BadInput
 
 FORMATS = ("table", "json", "csv")
@@ -82,16 +82,9 @@ def open_book(args, make_book=None):
         if make_book is not None:
             book = make_book(book.sheet, book.data, book.inputs, book.log)
     else:
-        data = load_data(args)
-        book = state.fresh(args.sheet, data) if make_book is None else _fresh(make_book, args.sheet, data)
+        book = state.fresh(args.sheet, load_data(args), make_book or MemoryBook)
         carry = "lesson"
     return book, getattr(args, "carry", None) or carry
-
-
-def _fresh(make_book, name, data):
-    book = make_book(sheets.get(name), data, None, None)
-    buttons.reset(book)
-    return book
 
 
 def run(args, make_book=None):

@@ -16,9 +16,9 @@ FORMAT = "xlopt-state"
 VERSION = 1
 
 
-def fresh(sheet_name, data=None):
-    """A new book of that sheet with Reset pressed, as the lesson starts."""
-    book = MemoryBook(sheets.get(sheet_name), data or Data.lesson())
+def fresh(sheet_name, data=None, make_book=MemoryBook):
+    """A new book of that sheet with Reset pressed, as the lesson starts (make_book: e.g. TorchBook)."""
+    book = make_book(sheets.get(sheet_name), data or Data.lesson(), None, None)
     buttons.reset(book)
     return book
 
