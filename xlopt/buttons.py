@@ -30,6 +30,14 @@ def kind_of(book):
                    "momlast, ms_last, rmse ...): select one of the optimizer sheets")
 
 
+def parse_carry(refers_to, fix):
+    """The workbook-scope name `carry`: ="lesson" or ="full"; anything else says how to fix it."""
+    value = (refers_to or "").lstrip("=").strip('"')
+    if value not in CARRIES:
+        raise BadInput(f"the workbook's name carry holds {refers_to!r}; set it to =\"lesson\" or =\"full\"{fix}")
+    return value
+
+
 def _copies(book, carry):
     """(source, target) pairs of one epoch's carry, in the lesson's order."""
     if carry not in CARRIES:

@@ -41,11 +41,7 @@ def workbook_carry(path):
         return "lesson"  # LibreOffice's load names the real problem
     for attrs, value in re.findall(r"<definedName ([^>]*)>([^<]*)</definedName>", xml):
         if re.search(r'\bname="carry"', attrs) and "localSheetId" not in attrs:
-            v = value.replace("&quot;", '"').lstrip("=").strip('"')
-            if v not in buttons.CARRIES:
-                raise BadInput(f"{path}: the workbook's name carry holds {value!r}; set it to =\"lesson\" "
-                               f"or =\"full\", or pass --carry")
-            return v
+            return buttons.parse_carry(value.replace("&quot;", '"'), f", or pass --carry ({path})")
     return "lesson"
 
 

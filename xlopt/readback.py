@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from xlopt import rules, sheets
-from xlopt.engine import Data, compute_pass
+from xlopt.engine import Data, compute_pass, default_inputs
 from xlopt.errors import BadInput
 from xlopt.excel_formula import sheet_cells
 from xlopt.cells import cell_name, parse_ref
@@ -43,13 +43,7 @@ def read_sheet(doc, name):
         if have[key].replace("$", "") != ref.replace("$", ""):
             raise BadInput(f"sheet {name!r}: the name {key!r} points at {have[key]}, expected {ref}")
     data = Data(doc.read(name, "data_x"), doc.read(name, "data_y"))
-    inputs = {"const": doc.read(name, "const"), "slope": doc.read(name, "slope"), "lr": doc.read(name, "lr")}
-    for h in sheet.hyper:
-        inputs[h] = doc.read(name, h)
-    for target in sheet.targets:
-        inputs[target] = doc.read(name, target)
-    if sheet.anneal:
-        inputs["prev_grad2"] = doc.read(name, "prev_grad2")
+    inputs = {k: doc.read(name, k) for k in default_inputs(sheet)}  # const, slope, lr, betas, targets…
     return sheet, data, inputs
 
 

@@ -40,11 +40,7 @@ def workbook_carry(book):
     """The workbook-scope name `carry` (="lesson" or ="full"); the lesson's workbook has none: lesson."""
     for n in book.names:
         if n.name == "carry":
-            value = (n.refers_to or "").lstrip("=").strip('"')
-            if value not in buttons.CARRIES:
-                raise BadInput(f"the workbook's name carry holds {n.refers_to!r}; "
-                               f"set it to =\"lesson\" or =\"full\" (Formulas > Name Manager)")
-            return value
+            return buttons.parse_carry(n.refers_to, " (Formulas > Name Manager)")
     return "lesson"
 
 
