@@ -4,7 +4,7 @@
 """
 import time
 
-from xlopt import buttons, sheets, state
+from xlopt.core import buttons, sheets, state
 
 
 def main(epochs=1000, repeats=3):

@@ -6,8 +6,8 @@ python3-uno.
 """
 import pytest
 
-from xlopt import lo as lo_mod
-from xlopt.errors import MissingTool
+from xlopt.live import lo as lo_mod
+from xlopt.core.errors import MissingTool
 
 
 def soffice_missing():

@@ -11,11 +11,13 @@ import math
 
 import pytest
 
-from xlopt import buttons, macros, sheets, state
-from xlopt.cells import cell_name, parse_ref
-from xlopt.engine import Data, compute_pass, default_inputs
-from xlopt.errors import BadInput, Diverged, XloptError
-from xlopt.xlwings_book import XlwingsBook, cells_of, split_ref, workbook_carry
+from xlopt.core import buttons, sheets, state
+from xlopt import macros
+from xlopt.live import press
+from xlopt.core.cells import cell_name, parse_ref
+from xlopt.core.engine import Data, compute_pass, default_inputs
+from xlopt.core.errors import BadInput, Diverged, XloptError
+from xlopt.live.xlwings_book import XlwingsBook, cells_of, split_ref, workbook_carry
 
 
 # --- a stand-in for Excel ----------------------------------------------------------------------------
@@ -181,8 +183,8 @@ def top(book):
 def test_reset_then_runs_match_xlopt_run(name, carry):
     sheet = excel(name)
     book = XlwingsBook(sheet)
-    macros.press(book, "reset")
-    macros.press(book, "run", times=2, carry=carry)
+    press.press(book, "reset")
+    press.press(book, "run", times=2, carry=carry)
     ref = state.fresh(name)
     buttons.run(ref, 10, carry)
     assert top(book) == top(ref)
@@ -207,7 +209,7 @@ def test_round_trips_per_epoch_do_not_grow_with_rows(name):
     for rows in (29, 100, 1000):
         sheet = excel(name, Data.random(1, rows))
         book = XlwingsBook(sheet)
-        macros.press(book, "reset")
+        press.press(book, "reset")
         before = book.round_trips
         buttons.run(book, 5)
         counts[rows] = (book.round_trips - before) / 5
@@ -220,12 +222,12 @@ def test_round_trips_per_epoch_do_not_grow_with_rows(name):
 @pytest.mark.parametrize("cell_value, expect", [("abc", "holds text 'abc'"), (None, "is empty")])
 def test_bad_lr_cell_names_sheet_and_cell_and_writes_nothing(cell_value, expect):
     sheet = excel("momentum")
-    macros.press(XlwingsBook(sheet), "reset")
+    press.press(XlwingsBook(sheet), "reset")
     sheet.cells["D2"] = cell_value
     before = dict(sheet.cells)
     writes = sheet.app.writes
     with pytest.raises(BadInput, match=rf"sheet 'momentum', cell D2 \(lr\) {expect}"):
-        macros.press(XlwingsBook(sheet), "run")
+        press.press(XlwingsBook(sheet), "run")
     assert sheet.app.writes == writes and sheet.cells == before
 
 
@@ -233,28 +235,28 @@ def test_text_in_a_data_cell_names_the_cell():
     sheet = excel("rmsprop")
     sheet.cells["B10"] = "n/a"
     with pytest.raises(BadInput, match=r"sheet 'rmsprop', cell B10 \(data_y\) holds text"):
-        macros.press(XlwingsBook(sheet), "run")
+        press.press(XlwingsBook(sheet), "run")
 
 
 def test_a_sheet_without_the_names_is_refused():
     sheet = excel("basic")
     sheet.names = [n for n in sheet.names if not n.name.endswith(("!rmse", "!lastconst"))]
     with pytest.raises(BadInput, match="sheet 'basic' carries none of the lesson's names"):
-        macros.press(XlwingsBook(sheet), "run")
+        press.press(XlwingsBook(sheet), "run")
     sheet = excel("adam")
     sheet.names = [n for n in sheet.names if not n.name.endswith("!gradtarget")]
     with pytest.raises(BadInput, match="no defined name 'gradtarget'"):
-        macros.press(XlwingsBook(sheet), "reset")
+        press.press(XlwingsBook(sheet), "reset")
 
 
 def test_divergence_is_found_before_anything_is_written():
     sheet = excel("basic")
-    macros.press(XlwingsBook(sheet), "reset")
+    press.press(XlwingsBook(sheet), "reset")
     sheet.cells["F1"] = 0.01  # basic's lr: far too large
     sheet.recalc()
     before, writes = dict(sheet.cells), sheet.app.writes
     with pytest.raises(Diverged, match=r"basic: .* epoch \d+, data row \d+ .*cell [A-N]\d+"):
-        macros.press(XlwingsBook(sheet), "run")
+        press.press(XlwingsBook(sheet), "run")
     assert sheet.app.writes == writes
     assert {k: v for k, v in sheet.cells.items() if v == v} == {k: v for k, v in before.items() if v == v}
 
@@ -266,12 +268,12 @@ def test_a_failing_recalculation_is_rolled_back():
             p.cols["g_a"][6] = math.nan
             p.bad_row = 7
     sheet = excel("adam")
-    macros.press(XlwingsBook(sheet), "reset")
+    press.press(XlwingsBook(sheet), "reset")
     sheet.fault = fault
-    before = {k: sheet._get(k) for k in macros.WRITTEN if k in sheet.refs}
+    before = {k: sheet._get(k) for k in press.WRITTEN if k in sheet.refs}
     log = XlwingsBook(sheet).read_log()
     with pytest.raises(Diverged, match="adam: .*epoch 1, data row 7"):
-        macros.press(XlwingsBook(sheet), "run")
+        press.press(XlwingsBook(sheet), "run")
     assert {k: sheet._get(k) for k in before} == before
     assert XlwingsBook(sheet).read_log() == log
 
@@ -281,15 +283,15 @@ def test_the_lessons_own_workbook_names_suffice():
     for name in sheets.SHEETS:
         sheet = excel(name, lesson_names=True)
         book = XlwingsBook(sheet)
-        macros.press(book, "reset")
-        macros.press(book, "run")
+        press.press(book, "reset")
+        press.press(book, "run")
         ref = state.fresh(name)
         buttons.run(ref, 5)
         assert top(book) == top(ref)
         if name == "basic":
             assert [e["rmse"] for e in book.read_log()] == [e["rmse"] for e in ref.read_log()[1:]]
     with pytest.raises(BadInput, match="carry 'full' needs a workbook built by xlopt"):
-        macros.press(XlwingsBook(excel("adam", lesson_names=True)), "run", carry="full")
+        press.press(XlwingsBook(excel("adam", lesson_names=True)), "run", carry="full")
 
 
 def test_the_macro_acts_on_the_callers_active_sheet(monkeypatch):
@@ -324,4 +326,4 @@ def test_xlwings_json_book():
         pytest.skip(reason)
     assert book.sheets[0].name == "adam"
     with pytest.raises(XloptError):
-        macros.press(XlwingsBook(book.sheets[0]), "run")  # a bare sheet carries none of the names
+        press.press(XlwingsBook(book.sheets[0]), "run")  # a bare sheet carries none of the names

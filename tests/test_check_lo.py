@@ -13,11 +13,15 @@ import openpyxl
 import pytest
 from lo_fixtures import lo, needs_lo  # noqa: F401  (module-scoped LibreOffice)
 
-from xlopt import lo as lo_mod
-from xlopt import readback, sheets, state, workbook
-from xlopt.engine import Data
-from xlopt.errors import BadInput
-from xlopt.excel_formula import sheet_cells
+from xlopt.live import lo as lo_mod
+from xlopt.live.lo import bridge as lo_bridge, process as lo_process
+from xlopt.live import readback
+from xlopt.core import sheets, state
+from xlopt.writers import workbook
+from xlopt.core.engine import Data
+from xlopt.core.cells import parse_ref
+from xlopt.core.errors import BadInput
+from xlopt.writers.excel_formula import sheet_cells
 
 pytestmark = [pytest.mark.libreoffice, needs_lo]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -71,7 +75,7 @@ def test_recalculated_values_are_the_reset_values(lo, built):  # noqa: F811
             book = state.fresh(name)
             rows = doc.read_raw(name, "A1:O34")  # one read
             for c in sheet_cells(book.sheet, 29, book.pass_, book.inputs):
-                r, col, _, _ = lo_mod.parse_ref(c.address)
+                r, col, _, _ = parse_ref(c.address)
                 got = rows[r][col]
                 assert math.isclose(got, c.value, rel_tol=1e-12, abs_tol=1e-300), (name, c.address, got, c.value)
         assert doc.read("momentum", "rmse") == pytest.approx(200.9651846012761, rel=1e-12)
@@ -134,8 +138,8 @@ def test_cli_check_of_the_committed_workbook(xlopt_cli):
 
 def test_cli_check_through_the_system_python(tmp_path, built):
     """The UNO calls in a /usr/bin/python3 subprocess, as when this Python's version differs."""
-    if not os.path.exists(lo_mod.SYSTEM_PYTHON):
-        pytest.skip(f"no {lo_mod.SYSTEM_PYTHON}")
+    if not os.path.exists(lo_bridge.SYSTEM_PYTHON):
+        pytest.skip(f"no {lo_bridge.SYSTEM_PYTHON}")
     env = dict(os.environ, XLOPT_UNO="subprocess", PYTHONPATH=ROOT)
     r = subprocess.run([sys.executable, "-m", "xlopt.cli", "check", built["random"], "--sheet", "adam_ann"],
                        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120)
@@ -219,7 +223,7 @@ class _Group:
 
 
 def _alive(pgid):
-    return lo_mod._group_alive(_Group(pgid))
+    return lo_process._group_alive(_Group(pgid))
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
@@ -234,14 +238,14 @@ def test_no_soffice_is_left_running(exc):
 
 
 def test_ctrl_c_while_connecting_leaves_nothing(monkeypatch):
-    if not lo_mod._uno_in_process():
+    if not lo_bridge.uno_in_process():
         pytest.skip("UNO runs in a subprocess here")
     seen = {}
 
     def interrupted(self, pipe):
         seen["pgid"], seen["profile"] = office.proc.pid, office.profile
         raise KeyboardInterrupt
-    monkeypatch.setattr(lo_mod._Core, "__init__", interrupted)
+    monkeypatch.setattr(lo_bridge.Core, "__init__", interrupted)
     office = lo_mod.LibreOffice()
     with pytest.raises(KeyboardInterrupt):
         office.__enter__()

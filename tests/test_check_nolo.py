@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from xlopt import lo as lo_mod
-from xlopt.errors import MissingTool
+from xlopt.live import lo as lo_mod
+from xlopt.core.errors import MissingTool
 
 
 def test_missing_libreoffice_names_the_packages(monkeypatch):

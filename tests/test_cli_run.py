@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from xlopt import buttons, sheets, state
+from xlopt.core import buttons, sheets, state
 
 
 @pytest.mark.parametrize("name", sheets.SHEETS)

@@ -12,30 +12,25 @@ import time
 import zipfile
 
 import pytest
+from lo_fixtures import lo  # noqa: F401  (module-scoped LibreOffice)
 
-from xlopt import buttons, cmd_click, sheets, state, xlsm
-from xlopt.engine import Data
-from xlopt.errors import BadInput, Diverged, MissingTool
-from xlopt.lo import UnoBook
+from xlopt.cli import click as cmd_click
+from xlopt.core import buttons, sheets, state
+from xlopt.writers import xlsm
+from xlopt.core.engine import Data
+from xlopt.core.errors import BadInput, Diverged
+from xlopt.live.lo import UnoBook
 
 pytestmark = pytest.mark.libreoffice
 RTOL = 1e-12
 RUN_CLICKS = 2  # 10 epochs: adam_ann anneals at epochs 7, 8 (lesson) and 8, 9 (full)
 
 
-@pytest.fixture(scope="module")
-def lo():
-    lo_mod = pytest.importorskip("xlopt.lo")
-    try:
-        with lo_mod.LibreOffice() as office:
-            yield office
-    except MissingTool as e:
-        pytest.skip(f"LibreOffice is not usable here: {e}")
 
 
 @pytest.fixture(scope="module")
 def workbooks(tmp_path_factory):
-    from xlopt import workbook
+    from xlopt.writers import workbook
     d = tmp_path_factory.mktemp("click")
     return {"xlsm": workbook.build(str(d / "graddesc.xlsm")),
             "full": workbook.build(str(d / "graddesc_full.xlsx"), carry="full"),

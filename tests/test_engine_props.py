@@ -8,8 +8,8 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from xlopt import buttons, sheets
-from xlopt.engine import Data, MemoryBook, compute_pass
+from xlopt.core import buttons, sheets
+from xlopt.core.engine import Data, MemoryBook, compute_pass
 
 xs = st.lists(st.integers(1, 100), min_size=2, max_size=40)
 unit = st.floats(0.05, 0.99)

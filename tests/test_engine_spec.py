@@ -1,7 +1,7 @@
 """The engine against the values the lesson's workbook shows (shared/graddesc-spec.md)."""
 import pytest
 
-from xlopt import buttons, rules, sheets, state
+from xlopt.core import buttons, rules, sheets, state
 
 EXACT = dict(rel=1e-15, abs=0)
 
@@ -49,7 +49,7 @@ def test_reset_leaves_lesson_top_values(name):
 
 
 def test_rmsprop_reset_is_two_warmup_passes():
-    from xlopt.engine import Data, MemoryBook
+    from xlopt.core.engine import Data, MemoryBook
     b = MemoryBook(sheets.RMSPROP, Data.lesson())
     b.set("const", 1.0), b.set("slope", 1.0), b.set("gradtarget", [1e4, 1e4])
     for _ in range(2):

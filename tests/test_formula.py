@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlopt import rules, sheets, state
-from xlopt.engine import Data, compute_pass
-from xlopt.excel_formula import (NoTemplate, _refs, data_y_formula, row_expressions, sheet_cells,
+from xlopt.core import rules, sheets, state
+from xlopt.core.engine import Data, compute_pass
+from xlopt.writers.excel_formula import (NoTemplate, _refs, data_y_formula, row_expressions, sheet_cells,
                                  summary_expressions, to_excel)
-from xlopt.expr import E, sym
+from xlopt.core.expr import E, sym
 
 
 def name(x):

@@ -6,8 +6,8 @@ import operator
 import numpy as np
 import pytest
 
-from xlopt import rules
-from xlopt.expr import E, sym
+from xlopt.core import rules
+from xlopt.core.expr import E, sym
 
 RULES = [f for _, f in inspect.getmembers(rules, inspect.isfunction) if f.__module__ == rules.__name__]
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}

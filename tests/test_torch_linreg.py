@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from xlopt import buttons, engine, rules, sheets, state
+from xlopt.core import buttons, engine, rules, sheets, state
 from torch_side.linreg import TorchBook, torch_pass
 
 RTOL = 1e-12

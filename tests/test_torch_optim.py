@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from torch_side.optim import SGD, Adam, Momentum, RMSProp, exact_sqrt
-from xlopt import rules
+from xlopt.core import rules
 
 F64 = torch.float64
 

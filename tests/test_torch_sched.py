@@ -9,7 +9,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
 from torch_side.optim import SGD, Adam, Momentum, RMSProp
 from torch_side.sched import AutoAnneal, CosineAnnealing, OneCycle, grad2_size
-from xlopt import buttons, rules, state
+from xlopt.core import buttons, rules, state
 
 F64 = torch.float64
 RTOL = 1e-12

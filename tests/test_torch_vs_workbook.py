@@ -1,7 +1,7 @@
 """torch (float64) against the built workbook, recalculated by LibreOffice.
 
 For every sheet and both carry modes, Reset and 50 epochs are pressed twice: in LibreOffice, whose
-own formulas compute every pass (xlopt.lo.UnoBook), and in torch_side.linreg.TorchBook, where
+own formulas compute every pass (xlopt.live.lo.UnoBook), and in torch_side.linreg.TorchBook, where
 autograd and torch_side.optim do. Then the top values, the carried averages, the whole epoch log and
 every formula cell of the pass now shown must agree within 1e-12 relative.
 """
@@ -14,11 +14,12 @@ pytest.importorskip("torch")
 from lo_fixtures import lo  # noqa: F401,E402  (module-scoped LibreOffice)
 
 from torch_side.linreg import TorchBook  # noqa: E402
-from xlopt import buttons, sheets, workbook  # noqa: E402
-from xlopt.engine import Data  # noqa: E402
-from xlopt.cells import parse_ref  # noqa: E402
-from xlopt.excel_formula import sheet_cells  # noqa: E402
-from xlopt.lo import UnoBook  # noqa: E402
+from xlopt.core import buttons, sheets  # noqa: E402
+from xlopt.writers import workbook  # noqa: E402
+from xlopt.core.engine import Data  # noqa: E402
+from xlopt.core.cells import parse_ref  # noqa: E402
+from xlopt.writers.excel_formula import sheet_cells  # noqa: E402
+from xlopt.live.lo import UnoBook  # noqa: E402
 
 REL = 1e-12
 EPOCHS = 50

@@ -7,10 +7,11 @@ import zipfile
 import openpyxl
 import pytest
 
-from xlopt import sheets, state, workbook
-from xlopt.engine import Data
-from xlopt.errors import BadInput
-from xlopt.excel_formula import sheet_cells
+from xlopt.core import sheets, state
+from xlopt.writers import workbook
+from xlopt.core.engine import Data
+from xlopt.core.errors import BadInput
+from xlopt.writers.excel_formula import sheet_cells
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(ROOT, "workbooks", "graddesc.xlsx")

@@ -12,8 +12,9 @@ import zipfile
 
 import pytest
 
-from xlopt import sheets, xlsm
-from xlopt.errors import BadInput
+from xlopt.core import sheets
+from xlopt.writers import xlsm
+from xlopt.core.errors import BadInput
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 xlwings = pytest.importorskip("xlwings")
@@ -26,7 +27,7 @@ MACRO_ENABLED = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from xlopt import workbook
+    from xlopt.writers import workbook
     path = str(tmp_path_factory.mktemp("xlsm") / "graddesc.xlsm")
     workbook.build(path)
     return path

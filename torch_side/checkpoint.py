@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from xlopt.atomic import replacing
+from xlopt.core.atomic import replacing
 
 from torch_side.callbacks import MetricsCB
 from torch_side.learner import Callback

@@ -3,7 +3,7 @@ import argparse
 import importlib
 import sys
 
-from xlopt.errors import XloptError
+from xlopt.core.errors import XloptError
 
 # sub-command -> module exposing add_arguments(parser) and main(args) -> int
 COMMANDS = {

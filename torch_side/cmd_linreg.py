@@ -7,15 +7,16 @@ torch_side.optim's optimizer for the sheet (SGD, Momentum, RMSProp, Adam in the 
   torch-side linreg adam --epochs 10 --format json
   torch-side linreg adam_ann --state s.json        continue from s.json (Reset if absent), save it
 """
-from xlopt import cmd_run
+from xlopt.core import runner
+from xlopt.core.report import emit
 
 from torch_side.linreg import TorchBook
 
 
 def add_arguments(parser):
-    cmd_run.add_arguments_run(parser)
+    runner.add_arguments_run(parser)
 
 
 def main(args) -> int:
-    cmd_run.emit(cmd_run.run(args, make_book=TorchBook), args.format)
+    emit(runner.run(args, make_book=TorchBook), args.format)
     return 0

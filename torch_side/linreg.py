@@ -22,9 +22,9 @@ import math
 
 import torch
 
-from xlopt import rules
-from xlopt.engine import MemoryBook, Pass, summaries
-from xlopt.errors import BadInput
+from xlopt.core import rules
+from xlopt.core.engine import MemoryBook, Pass, summaries
+from xlopt.core.errors import BadInput
 
 from torch_side import optim
 
@@ -127,7 +127,7 @@ class TorchBook(MemoryBook):
     @classmethod
     def fresh(cls, sheet_name, data=None):
         """A new book of that sheet with Reset pressed (as xlopt.state.fresh, computed by torch)."""
-        from xlopt import state
+        from xlopt.core import state
         return state.fresh(sheet_name, data, cls)
 
     @classmethod

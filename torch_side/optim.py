@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from xlopt import rules
+from xlopt.core import rules
 
 __all__ = ["SGD", "Momentum", "RMSProp", "Adam", "exact_sqrt", "exact_sqrt_mode"]
 

@@ -15,7 +15,7 @@ import math
 
 from torch.optim.lr_scheduler import LRScheduler
 
-from xlopt import rules
+from xlopt.core import rules
 
 from torch_side.optim import exact_sqrt
 

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from xlopt.atomic import replacing
-from xlopt.cells import col_letters
+from xlopt.core.atomic import replacing
+from xlopt.core.cells import col_letters
 
 __all__ = ["put_sheet"]
 

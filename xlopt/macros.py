@@ -1,25 +1,10 @@
 """The Run and Reset buttons as macros: Excel calls `run()` / `reset()` through xlwings' RunPython.
 
-Both are thin: they take the caller's active sheet and hand it to `press`, which any back end shares
-(`xlopt click` calls it with a LibreOffice book). `press` computes everything first and writes once:
-it reads every input through the sheet's names, checks them (one message naming the sheet and the
-cell), and presses the same button on an in-memory copy of the sheet, so bad cells and divergence
-are found before anything is written. Only then does it press the button on the real sheet, which
-recalculates its own formulas; should that still fail, every name it wrote gets its old value back.
+Both are thin: they take the caller's active sheet and hand it to `xlopt.live.press.press`, which
+every back end shares (`xlopt click` calls it with a LibreOffice book).
 """
-import math
-import re
-from dataclasses import dataclass
-
-from xlopt import buttons, sheets
-from xlopt.engine import Data, MemoryBook, default_inputs
-from xlopt.errors import BadInput, Diverged, XloptError
-
-BUTTONS = ("run", "reset")
-# names the lesson's own graddesc.xlsm does not define (basic's lr is F1, no sheet names its β or its
-# data): where a sheet lacks them, they are taken from the cells the layout gives them
-FALLBACK_NAMES = ("lr", "mom", "sqr_mom", "data_x", "data_y")
-WRITTEN = ("const", "slope", "lr", "momtarget", "gradtarget", "prev_grad2")  # what a button may write
+from xlopt.core.errors import XloptError
+from xlopt.live.press import press
 
 
 # --- the macros RunPython calls --------------------------------------------------------------------
@@ -35,7 +20,7 @@ def reset():
 
 def _excel(button):
     import xlwings as xw
-    from xlopt.xlwings_book import XlwingsBook, workbook_carry
+    from xlopt.live.xlwings_book import XlwingsBook, workbook_carry
 
     wb = xw.Book.caller()
     sheet = wb.sheets.active
@@ -57,144 +42,3 @@ def show_error(app, message):
         raise XloptError(message) from None
 
 
-def fallback_refs(refs, sheet_name="?"):
-    """{name: '$F$1'} for the FALLBACK_NAMES a sheet's names `refs` lack, from the sheet layout."""
-    class _Names:
-        name = sheet_name
-        has = staticmethod(refs.__contains__)
-    try:
-        layout = sheets.get(buttons.kind_of(_Names))
-    except BadInput:
-        return {}  # not an optimizer sheet: the buttons say so with one message
-    m = re.fullmatch(r"\$?[A-Z]+\$?(\d+)", refs.get("lastconst", ""))
-    if not m or int(m.group(1)) <= sheets.FIRST_ROW:
-        return {}
-    full = layout.names(int(m.group(1)) - sheets.FIRST_ROW + 1)
-    return {n: full[n] for n in FALLBACK_NAMES if n not in refs and n in full}
-
-
-# --- the shared procedure ---------------------------------------------------------------------------
-@dataclass
-class Inputs:
-    """Everything a sheet's pass depends on, read once through its names."""
-    layout: object   # xlopt.sheets.Sheet
-    data: Data
-    values: dict     # const, slope, lr, β's, targets, prev_grad2
-    log: list
-
-    def memory_book(self):
-        return MemoryBook(self.layout, self.data, dict(self.values), [dict(e) for e in self.log])
-
-
-def where(book, name, offset=0):
-    """'sheet 'adam', cell D2 (lr)' where the book knows its cells, else 'sheet 'adam', name lr'."""
-    address = getattr(book, "address", None)
-    if address is None:
-        return f"sheet {book.name!r}, name {name}"
-    cells = address(name).split(":")
-    if len(cells) > 1:
-        from xlopt.xlwings_book import cell_of
-        return f"sheet {book.name!r}, cell {cell_of(address(name), offset)} ({name})"
-    return f"sheet {book.name!r}, cell {cells[0]} ({name})"
-
-
-def _number(book, name, value, offset=0, positive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadInput(f"{where(book, name, offset)} holds {value!r}, not a finite number")
-    if positive and value <= 0:
-        raise BadInput(f"{where(book, name, offset)} holds {value!r}; the learning rate must be a number > 0")
-    return float(value)
-
-
-def read_inputs(book):
-    """Read and check every input of the sheet (BadInput naming the sheet and cell on the first bad one)."""
-    layout = sheets.get(buttons.kind_of(book))
-    values = {}
-    for name, default in default_inputs(layout).items():
-        if not book.has(name):
-            raise BadInput(f"sheet {book.name!r} has no defined name {name!r}, which the {layout.name} "
-                           "buttons need: restore it (Formulas > Name Manager) or rebuild the workbook")
-        v = book.get(name)
-        if isinstance(default, list):
-            if not isinstance(v, list) or len(v) != len(default):
-                raise BadInput(f"{where(book, name)} should be {len(default)} cells, got {v!r}")
-            values[name] = [_number(book, name, x, i) for i, x in enumerate(v)]
-        else:
-            values[name] = _number(book, name, v, positive=(name == "lr"))
-    columns = []
-    for name in ("data_x", "data_y"):
-        if not book.has(name):
-            raise BadInput(f"sheet {book.name!r} has no defined name {name!r} for its data column")
-        v = book.get(name)
-        v = v if isinstance(v, list) else [v]
-        columns.append([_number(book, name, x, i) for i, x in enumerate(v)])
-    if len(columns[0]) != len(columns[1]) or len(columns[0]) < 2:
-        raise BadInput(f"sheet {book.name!r}: data_x and data_y need the same number (>= 2) of rows")
-    return Inputs(layout, Data(*columns), values, book.read_log())
-
-
-def check_pass(book):
-    """Refuse to carry a pass that already shows an error or a non-finite value (Reset is allowed)."""
-    row = book.first_bad_row()
-    if row is None:
-        return
-    finder = getattr(book, "first_bad_cell", None)
-    cell = finder() if finder else None
-    at = f"cell {cell}" if cell else f"data row {row} (sheet row {row + sheets.FIRST_ROW - 1})"
-    raise BadInput(f"sheet {book.name!r} shows an error or a non-finite value at {at} before Run: "
-                   "fix that cell, lower lr, or press Reset")
-
-
-def _press(book, button, epochs, carry):
-    if button == "run":
-        return buttons.run(book, epochs, carry)
-    buttons.reset(book)
-    return book.read_log()
-
-
-def _located(e, inputs, mem):
-    """Diverged from the dry run, with the first cell that stopped being finite named."""
-    row = e.row
-    for c in sorted(inputs.layout.columns, key=lambda c: (len(c.letter), c.letter)):
-        v = mem.pass_.cols[c.key][row - 1] if row - 1 < len(mem.pass_.cols[c.key]) else 0.0
-        if not math.isfinite(v):
-            cell = f"{c.letter}{row + sheets.FIRST_ROW - 1}"
-            return Diverged(e.sheet, e.epoch, row, detail=f" (cell {cell}, {c.title})")
-    return e
-
-
-def restore(book, snap):
-    values, log = snap
-    with book.manual():
-        for n, v in values.items():
-            book.set(n, v)
-        book.write_log(log)
-        book.calculate()
-
-
-def press(book, button, times=1, carry="lesson"):
-    """Press Run (five epochs a time) or Reset on `book`, checked first on a copy; returns the log."""
-    if button not in BUTTONS:
-        raise BadInput(f"button must be one of {', '.join(BUTTONS)}, got {button!r}")
-    if carry not in buttons.CARRIES:
-        raise BadInput(f"carry must be one of {', '.join(buttons.CARRIES)}, got {carry!r}")
-    if not isinstance(times, int) or times < 1:
-        raise BadInput(f"--times must be at least 1, got {times}")
-    inputs = read_inputs(book)
-    if button == "run" and carry == "full" and not book.has("lastnewconst"):
-        raise BadInput(f"sheet {book.name!r} has no names lastnewconst/lastnewslope (the lesson's own "
-                       "workbook lacks them): carry 'full' needs a workbook built by xlopt")
-    if button == "run":
-        check_pass(book)
-    epochs = buttons.EPOCHS_PER_CLICK * times
-    mem = inputs.memory_book()
-    try:
-        _press(mem, button, epochs, carry)
-    except Diverged as e:
-        raise _located(e, inputs, mem) from None
-    snap = ({n: v for n, v in inputs.values.items() if n in WRITTEN}, inputs.log)
-    try:
-        return _press(book, button, epochs, carry)
-    except BaseException:
-        restore(book, snap)
-        raise

@@ -2,7 +2,7 @@
 process (under the system Python) can import it too."""
 import re
 
-from xlopt.errors import BadInput
+from xlopt.core.errors import BadInput
 
 _CELL = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 

@@ -9,8 +9,8 @@ import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from xlopt import sheets
-from xlopt.errors import BadInput
+from xlopt.core import sheets
+from xlopt.core.errors import BadInput
 
 
 @dataclass

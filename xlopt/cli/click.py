@@ -11,9 +11,10 @@ import re
 import time
 import zipfile
 
-from xlopt import buttons, macros, sheets
-from xlopt.atomic import replacing
-from xlopt.errors import BadInput
+from xlopt.core import buttons, sheets
+from xlopt.live import press
+from xlopt.core.atomic import replacing
+from xlopt.core.errors import BadInput
 
 SUFFIXES = (".xlsx", ".xlsm")
 VBA_PART = "xl/vbaProject.bin"
@@ -23,7 +24,7 @@ def add_arguments(p):
     p.epilog = ("The carry mode is the workbook's name `carry` (=\"lesson\" or =\"full\"; the lesson's own "
                 "workbook has none: lesson) unless --carry overrides it. Exit status: 2 bad input (a cell, "
                 "a name, the file), 3 diverged, 4 LibreOffice missing; the workbook is then left as it was.")
-    p.add_argument("button", choices=macros.BUTTONS, help="run: five epochs a press; reset: start over")
+    p.add_argument("button", choices=press.BUTTONS, help="run: five epochs a press; reset: start over")
     p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx or .xlsm (xlopt build, or the lesson's graddesc.xlsm)")
     p.add_argument("--sheet", required=True, metavar="SHEET", help=f"the sheet whose button to press: {', '.join(sheets.SHEETS)}")
     p.add_argument("--times", type=int, default=1, help="press it this many times (default 1)")
@@ -85,7 +86,7 @@ def _put_part(src, dst, part, data):
 
 def click(path, button, sheet, times=1, carry=None, lo=None):
     """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse."""
-    from xlopt.lo import LibreOffice, UnoBook
+    from xlopt.live.lo import LibreOffice, UnoBook
 
     path = check_path(path)
     if times < 1:
@@ -98,7 +99,7 @@ def click(path, button, sheet, times=1, carry=None, lo=None):
     try:
         book = UnoBook(doc, sheet)
         before = len(book.read_log())
-        log = macros.press(book, button, times, carry)
+        log = press.press(book, button, times, carry)
         doc.calculate_all()
         top = {k: book.get(k) for k in ("const", "slope", "lr", "rmse") if book.has(k)}
         save(doc, path)

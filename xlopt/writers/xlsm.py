@@ -19,8 +19,8 @@ import sys
 import tempfile
 import zipfile
 
-from xlopt import sheets
-from xlopt.errors import BadInput, MissingTool
+from xlopt.core import sheets
+from xlopt.core.errors import BadInput, MissingTool
 
 VBA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vba")
 MODULE = "xlopt_buttons"
@@ -117,7 +117,7 @@ def vba_project(template=None):
         pass
     data = make_vba_project(template)
     try:
-        from xlopt.atomic import replacing
+        from xlopt.core.atomic import replacing
         with replacing(CACHE_BIN) as tmp:
             with open(tmp, "wb") as f:
                 f.write(data)

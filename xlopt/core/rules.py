@@ -5,7 +5,7 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
-from xlopt.expr import sqrt
+from xlopt.core.expr import sqrt
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
 

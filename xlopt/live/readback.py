@@ -8,11 +8,11 @@ formula cell LibreOffice recalculated with the engine's value at that address.
 import math
 from dataclasses import dataclass, field
 
-from xlopt import rules, sheets
-from xlopt.engine import Data, compute_pass, default_inputs
-from xlopt.errors import BadInput
-from xlopt.excel_formula import sheet_cells
-from xlopt.cells import cell_name, parse_ref
+from xlopt.core import rules, sheets
+from xlopt.core.engine import Data, compute_pass, default_inputs
+from xlopt.core.errors import BadInput
+from xlopt.writers.excel_formula import sheet_cells
+from xlopt.core.cells import cell_name, parse_ref
 
 RTOL = 1e-12
 DATA = "data"

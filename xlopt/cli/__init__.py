@@ -11,15 +11,15 @@ import argparse
 import importlib
 import sys
 
-from xlopt.errors import XloptError
+from xlopt.core.errors import XloptError
 
 # sub-command -> (module exposing add_arguments(parser) and main(args) -> int, one-line help)
 COMMANDS = {
-    "run": ("xlopt.cmd_run", "press Run (5 epochs a click) on a sheet, headless"),
-    "show": ("xlopt.cmd_run", "print the current pass, one line per data row"),
-    "build": ("xlopt.cmd_build", "write the graddesc workbook with live formulas"),
-    "check": ("xlopt.cmd_check", "recalculate a workbook in LibreOffice and compare it with the engine"),
-    "click": ("xlopt.cmd_click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
+    "run": ("xlopt.cli.run", "press Run (5 epochs a click) on a sheet, headless"),
+    "show": ("xlopt.cli.run", "print the current pass, one line per data row"),
+    "build": ("xlopt.cli.build", "write the graddesc workbook with live formulas"),
+    "check": ("xlopt.cli.check", "recalculate a workbook in LibreOffice and compare it with the engine"),
+    "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
 }
 
 
@@ -50,6 +50,3 @@ def main(argv=None):
         print(f"xlopt {args.command}: interrupted; no file was changed", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

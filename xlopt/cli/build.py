@@ -1,9 +1,9 @@
 """xlopt build: write the graddesc workbook with live formulas (.xlsm adds the Run/Reset buttons)."""
 import time
 
-from xlopt import workbook
-from xlopt.engine import Data
-from xlopt.errors import BadInput
+from xlopt.writers import workbook
+from xlopt.core.engine import Data
+from xlopt.core.errors import BadInput
 
 DEFAULT_OUT = "graddesc.xlsx"
 LESSON_ROWS = 29

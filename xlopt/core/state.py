@@ -7,10 +7,10 @@ import json
 import math
 import os
 
-from xlopt import buttons, sheets
-from xlopt.atomic import write_text
-from xlopt.engine import Data, MemoryBook
-from xlopt.errors import BadInput
+from xlopt.core import buttons, sheets
+from xlopt.core.atomic import write_text
+from xlopt.core.engine import Data, MemoryBook
+from xlopt.core.errors import BadInput
 
 FORMAT = "xlopt-state"
 VERSION = 1

@@ -3,9 +3,10 @@ import os
 import time
 import zipfile
 
-from xlopt import readback, sheets
-from xlopt.errors import BadInput
-from xlopt.lo import LibreOffice
+from xlopt.live import readback
+from xlopt.core import sheets
+from xlopt.core.errors import BadInput
+from xlopt.live.lo import LibreOffice
 
 SHOW_PROBLEMS = 12
 

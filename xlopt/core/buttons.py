@@ -7,8 +7,8 @@ headless `xlopt click` and the Excel buttons replay the lesson's macros identica
 """
 import math
 
-from xlopt import rules
-from xlopt.errors import BadInput, Diverged
+from xlopt.core import rules
+from xlopt.core.errors import BadInput, Diverged
 
 CARRIES = ("lesson", "full")
 EPOCHS_PER_CLICK = 5

@@ -7,11 +7,12 @@ cached result, so the file opens showing what Reset shows (also in viewers that 
 import datetime
 import os
 
-from xlopt import sheets, state, xlsm
-from xlopt.engine import Data
-from xlopt.atomic import replacing
-from xlopt.errors import BadInput
-from xlopt.excel_formula import data_y_formula, sheet_cells
+from xlopt.core import sheets, state
+from xlopt.writers import xlsm
+from xlopt.core.engine import Data
+from xlopt.core.atomic import replacing
+from xlopt.core.errors import BadInput
+from xlopt.writers.excel_formula import data_y_formula, sheet_cells
 
 CARRIES = ("lesson", "full")
 INSTRUCTIONS = "instructions"

@@ -9,10 +9,10 @@ import math
 import re
 from contextlib import contextmanager
 
-from xlopt import buttons, sheets
-from xlopt.cells import cells_of, col_letters, parse_ref
-from xlopt.errors import BadInput
-from xlopt.macros import fallback_refs
+from xlopt.core import buttons, sheets
+from xlopt.core.cells import cells_of, col_letters, parse_ref
+from xlopt.core.errors import BadInput
+from xlopt.live.press import fallback_refs
 
 LOG_COLUMNS = ("epoch", "rmse", "const", "slope", "lr")  # the columns of `epochlog`
 

@@ -12,8 +12,8 @@ for the sheet's defined names (lr, mom, sqr_mom, ...).
 import math
 from dataclasses import dataclass
 
-from xlopt import rules, sheets
-from xlopt.expr import E, sym
+from xlopt.core import rules, sheets
+from xlopt.core.expr import E, sym
 
 # binary operators: precedence; Excel and LibreOffice associate left to right
 PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}

@@ -6,9 +6,9 @@ top of an epoch, data starts at row 4, the row after the data holds the summarie
 """
 from dataclasses import dataclass, field
 
-from xlopt import rules
-from xlopt.errors import BadInput
-from xlopt.expr import colsum, colsumsq, sqrt
+from xlopt.core import rules
+from xlopt.core.errors import BadInput
+from xlopt.core.expr import colsum, colsumsq, sqrt
 
 FIRST_ROW = 4
 SHEETS = ("basic", "momentum", "rmsprop", "adam", "adam_ann")

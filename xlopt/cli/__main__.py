@@ -1,0 +1,5 @@
+import sys
+
+from xlopt.cli import main
+
+sys.exit(main())

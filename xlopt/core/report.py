@@ -1,0 +1,61 @@
+"""Print a run's history and a sheet's pass: a table for people, JSON for programs, CSV for pandas."""
+import csv
+import json
+import math
+import sys
+
+from xlopt.core import sheets
+from xlopt.core.runner import HISTORY_KEYS
+
+
+# --- output -------------------------------------------------------------------------------------
+def emit(result, fmt, out=None):
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump(result, out)
+        out.write("\n")
+    elif fmt == "csv":
+        _csv(result["history"], HISTORY_KEYS, out)
+    else:
+        h = result["history"]
+        out.write(f"{result['sheet']} ({result['carry']} carry): {len(h)} epochs, "
+                  f"now at epoch {h[-1]['epoch'] if h else 0}; true b = {sheets.TRUE_B}, a = {sheets.TRUE_A}\n")
+        out.write(table(h, HISTORY_KEYS))
+
+
+def _csv(rows, keys, out):
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(keys)
+    for r in rows:
+        w.writerow([repr(r[k]) if isinstance(r[k], float) else r[k] for k in keys])
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def table(rows, keys, titles=None):
+    titles = titles or keys
+    cells = [[_cell(r[k]) for k in keys] for r in rows]
+    widths = [max([len(t)] + [len(c[i]) for c in cells]) for i, t in enumerate(titles)]
+    line = lambda cs: "  ".join(c.rjust(w) for c, w in zip(cs, widths)) + "\n"
+    return line(titles) + "".join(line(c) for c in cells)
+
+
+def pass_rows(book):
+    """The current pass as one dict per data row, keys in the sheet's column order (A, B, C, …)."""
+    sheet, p = book.sheet, book.pass_
+    cols = sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter))
+    keys = ["row", "x", "y", "b", "a"] + [c.key for c in cols]
+    titles = ["row", "x", "y", "intercept", "slope"] + [c.title for c in cols]
+    first, _, _ = sheet.rows(len(book.data.x))
+    rows = []
+    for i, (x, y) in enumerate(zip(book.data.x, book.data.y)):
+        r = {"row": first + i, "x": x, "y": y}
+        r.update({k: p.cols[k][i] for k in keys[3:]})
+        rows.append(r)
+    return rows, keys, titles
+
+
