@@ -7,7 +7,13 @@ cells the layout gives them, recalculated on every write in automatic mode as Ex
 plumbing (names, calculation modes, the log, round trips, validation, restore), not Excel's
 arithmetic: the real spreadsheet engine is checked through LibreOffice in test_click_*.py.
 """
+import functools
 import math
+import os
+import tempfile
+
+import lesson_replica
+import openpyxl
 
 import pytest
 
@@ -108,24 +114,29 @@ class Book:
 class Sheet:
     """One optimizer sheet; its formula cells are the engine's pass over the cells' inputs."""
 
-    def __init__(self, book, layout, data, lesson_names=False, fault=None):
+    def __init__(self, book, layout, data, lesson=False, fault=None):
         self.book, self.app, self.layout, self.data = book, book.app, layout, data
         self.name, self.cells, self.dirty, self.fault = layout.name, {}, True, fault
         n = len(data.x)
         self.refs = layout.names(n)
-        if lesson_names:  # the lesson's graddesc.xlsm: no data/β/epochlog names, basic has no lr
-            drop = {"data_x", "data_y", "epochlog", "lastnewconst", "lastnewslope", *layout.hyper}
-            if layout.name == "basic":
-                drop.add("lr")
-            else:
-                drop |= {"rmsestart", "rmses"}
-            self.refs = {k: v for k, v in self.refs.items() if k not in drop}
-        self.names = [Name(f"{self.name}!{k}", f"={self.name}!{v}") for k, v in self.refs.items()]
+        self.present = None  # columns the pass shows: all of the layout's
+        if lesson:  # the lesson's graddesc.xlsm, as the replica writes it: its names, its columns
+            replica = lesson_sheet(layout.name)
+            self.names = [Name(f"{self.name}!{k}", "=" + d.attr_text) for k, d in replica.defined_names.items()]
+            self.refs = {k: d.attr_text.split("!")[1] for k, d in replica.defined_names.items() if "!" in d.attr_text}
+            self.present = {c.column_letter for c in replica[4] if c.value is not None}
+            self.summary_cells = {c.coordinate for row in replica["A33:O34"] for c in row if c.value is not None}
+        else:  # a built workbook says what each sheet is
+            self.names = [Name(f"{self.name}!{k}", f"={self.name}!{v}") for k, v in self.refs.items()]
+            self.names.append(Name(f"{self.name}!{sheets.KIND_NAME}", f'="{self.name}"'))
         self.all_refs = layout.names(n)
         for i, (x, y) in enumerate(zip(data.x, data.y)):
             self.cells[f"A{4 + i}"], self.cells[f"B{4 + i}"] = x, y
         for k, v in default_inputs(layout).items():
             self._put(k, v)
+        if lesson:  # what the last clicks left in the lesson's file
+            for cell, v in lesson_replica.LEFT[layout.name].items():
+                self.cells[cell] = v
         book.sheets.append(self)
         self.recalc()
 
@@ -158,10 +169,21 @@ class Sheet:
         n = len(self.data.x)
         for key, vals in p.cols.items():
             letter = {"b": "C", "a": "D"}.get(key) or self.layout.letter(key)
+            if self.present is not None and letter not in self.present:
+                continue
             for i, v in enumerate(vals):
                 self.cells[f"{letter}{4 + i}"] = v
         for sm in self.layout.summaries:
-            self.cells[f"{sm.letter}{4 + n + sm.row_offset}"] = p.summary[sm.key]
+            cell = f"{sm.letter}{4 + n + sm.row_offset}"
+            if self.present is None or cell in self.summary_cells:
+                self.cells[cell] = p.summary[sm.key]
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_sheet(name):
+    """The replica of the lesson's own workbook (tests/lesson_replica.py), one sheet, via openpyxl."""
+    path = os.path.join(tempfile.mkdtemp(prefix="xlopt-lesson-"), "graddesc.xlsx")
+    return openpyxl.load_workbook(lesson_replica.write(path))[name]
 
 
 def excel(sheet_name, data=None, carry=None, **kw):
@@ -240,7 +262,7 @@ def test_text_in_a_data_cell_names_the_cell():
 
 def test_a_sheet_without_the_names_is_refused():
     sheet = excel("basic")
-    sheet.names = [n for n in sheet.names if not n.name.endswith(("!rmse", "!lastconst"))]
+    sheet.names = [n for n in sheet.names if not n.name.endswith(("!rmse", "!lastconst", "!" + sheets.KIND_NAME))]
     with pytest.raises(BadInput, match="sheet 'basic' carries none of the lesson's names"):
         press.press(XlwingsBook(sheet), "run")
     sheet = excel("adam")
@@ -270,7 +292,7 @@ def test_a_failing_recalculation_is_rolled_back():
     sheet = excel("adam")
     press.press(XlwingsBook(sheet), "reset")
     sheet.fault = fault
-    before = {k: sheet._get(k) for k in press.WRITTEN if k in sheet.refs}
+    before = {k: sheet._get(k) for k in sheets.get("adam").written if k in sheet.refs}
     log = XlwingsBook(sheet).read_log()
     with pytest.raises(Diverged, match="adam: .*epoch 1, data row 7"):
         press.press(XlwingsBook(sheet), "run")
@@ -278,20 +300,20 @@ def test_a_failing_recalculation_is_rolled_back():
     assert XlwingsBook(sheet).read_log() == log
 
 
-def test_the_lessons_own_workbook_names_suffice():
-    """The lesson's graddesc.xlsm: basic has no lr name, no sheet names its data or β, only basic logs."""
-    for name in sheets.SHEETS:
-        sheet = excel(name, lesson_names=True)
-        book = XlwingsBook(sheet)
-        press.press(book, "reset")
-        press.press(book, "run")
-        ref = state.fresh(name)
-        buttons.run(ref, 5)
-        assert top(book) == top(ref)
-        if name == "basic":
-            assert [e["rmse"] for e in book.read_log()] == [e["rmse"] for e in ref.read_log()[1:]]
-    with pytest.raises(BadInput, match="carry 'full' needs a workbook built by xlopt"):
-        press.press(XlwingsBook(excel("adam", lesson_names=True)), "run", carry="full")
+@pytest.mark.parametrize("carry", buttons.CARRIES)
+@pytest.mark.parametrize("name", sheets.LESSON_SHEETS)
+def test_the_macros_work_on_the_lessons_own_workbook(name, carry):
+    """The lesson's graddesc.xlsm (the replica's names, columns and mid-training values): each sheet is
+    recognised by its layout, Reset then two Runs land where `xlopt run` does, to the bit here."""
+    book = XlwingsBook(excel(name, lesson=True))
+    assert book.sheet.name == name
+    press.press(book, "reset")
+    press.press(book, "run", times=2, carry=carry)
+    ref = state.fresh(name)
+    buttons.run(ref, 10, carry)
+    assert top(book) == top(ref)
+    if name == "basic":
+        assert [e["rmse"] for e in book.read_log()] == [e["rmse"] for e in ref.read_log()[1:]]
 
 
 def test_the_macro_acts_on_the_callers_active_sheet(monkeypatch):

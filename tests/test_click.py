@@ -188,41 +188,6 @@ def test_a_sheet_without_the_names_is_refused(lo, workbooks, tmp_path):
     assert digest(path) == before
 
 
-def test_the_lessons_own_names_suffice(lo, workbooks, tmp_path):
-    """A workbook carrying only the lesson's names (basic's lr unnamed in F1, no β or data names, a log
-    on basic only), as the lesson's graddesc.xlsm does: the formulas are rewritten to addresses."""
-    openpyxl = pytest.importorskip("openpyxl")
-    src = workbooks["full"]
-    wb = openpyxl.load_workbook(src)
-    for name in sheets.SHEETS:
-        layout, ws = sheets.get(name), wb[name]
-        refs = layout.names(29)
-        drop = {"data_x", "data_y", "epochlog", "lastnewconst", "lastnewslope", *layout.hyper}
-        drop |= {"lr"} if name == "basic" else {"rmsestart", "rmses"}
-        for n in drop:
-            del ws.defined_names[n]
-        pattern = re.compile(r"(?<![\w$.!])(" + "|".join(sorted(drop, key=len, reverse=True)) + r")(?![\w(])")
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str) and c.value.startswith("="):
-                    c.value = pattern.sub(lambda m: refs[m.group(1)], c.value)
-    del wb.defined_names["carry"]
-    path = str(tmp_path / "lesson_names.xlsx")
-    wb.save(path)
-    for name in sheets.SHEETS:
-        cmd_click.click(path, "reset", name, lo=lo)
-        r = cmd_click.click(path, "run", name, lo=lo)
-        ref = state.fresh(name)
-        buttons.run(ref, 5)
-        assert r["carry"] == "lesson"
-        for k in ("const", "slope", "lr"):
-            assert close(r["top"][k], ref.get(k)), (name, k)
-        if name == "basic":
-            _, log = read_sheet(lo, path, name)
-            assert [e["epoch"] for e in log] == [1, 2, 3, 4, 5]
-            assert all(close(g["rmse"], w["rmse"]) for g, w in zip(log, ref.read_log()[1:]))
-
-
 def test_the_command_line(xlopt_cli, workbooks, tmp_path):
     """`xlopt click` as a user runs it, LibreOffice start included: the latency of one Run."""
     path = copy(workbooks["xlsm"], tmp_path)

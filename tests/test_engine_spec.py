@@ -50,7 +50,7 @@ def test_reset_leaves_lesson_top_values(name):
 
 def test_rmsprop_reset_is_two_warmup_passes():
     from xlopt.core.engine import Data, MemoryBook
-    b = MemoryBook(sheets.RMSPROP, Data.lesson())
+    b = MemoryBook(sheets.get("rmsprop"), Data.lesson())
     b.set("const", 1.0), b.set("slope", 1.0), b.set("gradtarget", [1e4, 1e4])
     for _ in range(2):
         b.set("gradtarget", b.get("ms_last"))
@@ -87,7 +87,7 @@ def test_lesson_and_full_carry_differ_by_the_dropped_last_update(name):
     step = before.last(sheet.new_b) - before.last("b")
     assert full.get("const") - lesson.get("const") == step != 0
     # the optimizer state carried is the same in both modes: row 32's gradient enters it either way
-    for target in sheet.targets:
+    for target in (t.name for t in sheet.targets):
         assert full.get(target) == lesson.get(target)
 
 

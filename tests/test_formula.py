@@ -59,29 +59,29 @@ def test_an_op_without_a_template_raises():
 
 
 def test_rows_reference_computed_cells_and_previous_state():
-    rms = row_expressions(sheets.RMSPROP)
+    rms = row_expressions(sheets.get("rmsprop"))
     ref = {"x": "A4", "y": "B4", "b": "C4", "a": "D4", "g_b": "F4", "s_b@prev": "J3"}
     # rmsprop divides by the previous row's average: J3, not J4
     assert to_excel(rms["H"], lambda s: ref.get(s, s)) == "C4-g_b*lr/SQRT(J3)".replace("g_b", "F4")
-    cells = {c.address: c.formula for c in sheet_cells(sheets.ADAM, 29)}
+    cells = {c.address: c.formula for c in sheet_cells(sheets.get("adam"), 29)}
     assert cells["H4"] == "=C4-J4*lr/SQRT(L4)"      # adam: the updated m and s of this row
     assert cells["J4"] == "=J3*mom+(1-mom)*F4"
     assert cells["L4"] == "=L3*sqr_mom+(1-sqr_mom)*F4^2"
     assert cells["J3"] == "=J33" and cells["C4"] == "=const" and cells["C5"] == "=H4" and cells["D5"] == "=I4"
-    basic = {c.address: c.formula for c in sheet_cells(sheets.BASIC, 29)}
+    basic = {c.address: c.formula for c in sheet_cells(sheets.get("basic"), 29)}
     assert basic["G4"] == "=(C4+0.01+A4*D4-B4)^2"
     assert basic["I4"] == "=((D4+0.01)*A4+C4-B4)^2"
     assert basic["M4"] == "=D4-L4*lr" and basic["N4"] == "=C4-K4*lr"
     assert basic["F33"] == "=SQRT(SUM(F4:F32))" and basic["L33"] == "=SQRT(SUMSQ(L4:L32))"
-    ann = {c.address: c.formula for c in sheet_cells(sheets.ADAM_ANN, 29)}
+    ann = {c.address: c.formula for c in sheet_cells(sheets.get("adam_ann"), 29)}
     assert ann["N33"] == "=SQRT(L33)+SQRT(M33)" and ann["N34"] == "=avg_grad2/prev_grad2"
     assert ann["O33"] == "=SQRT(SUM(O4:O32))"
-    assert {c.address: c.formula for c in sheet_cells(sheets.MOMENTUM, 29)}["K1"] == "=1-J1"
+    assert {c.address: c.formula for c in sheet_cells(sheets.get("momentum"), 29)}["K1"] == "=1-J1"
     assert data_y_formula(5) == "=$C$1+$C$2*B5"
 
 
 def test_summaries_name_earlier_summaries():
-    texts = [to_excel(e, ref) for _, _, e, ref in summary_expressions(sheets.ADAM_ANN, 29)]
+    texts = [to_excel(e, ref) for _, _, e, ref in summary_expressions(sheets.get("adam_ann"), 29)]
     assert texts == ["SQRT(SUM(O4:O32))", "SQRT(L33)+SQRT(M33)", "avg_grad2/prev_grad2"]
 
 
@@ -118,7 +118,7 @@ def test_printed_formulas_evaluate_to_the_engine_values(name_, data):
     first, last, s = sheet.rows(n)
     values = {f"A{first + i}": x for i, x in enumerate(data.x)}
     values.update({f"B{first + i}": y for i, y in enumerate(data.y)})
-    for target, (_, keys) in sheet.targets.items():
+    for target, keys in ((t.name, t.keys) for t in sheet.targets):
         values.update({f"{sheet.state[k]}{s}": v for k, v in zip(keys, book.inputs[target])})
     values.update({"J1": book.inputs.get("mom", 0.0)})
     values.update({c.address: c.value for c in cells})
@@ -164,7 +164,7 @@ def test_printing_keeps_the_order_of_evaluation(tree):
 
 
 def test_compute_pass_and_cells_agree_on_edited_inputs():
-    sheet = sheets.ADAM
+    sheet = sheets.get("adam")
     data = Data.lesson()
     inputs = dict(state.fresh("adam").inputs, lr=0.3)
     p = compute_pass(sheet, data, inputs)

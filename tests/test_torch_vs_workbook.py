@@ -48,7 +48,7 @@ def test_torch_equals_the_recalculated_workbook(doc, name, carry):
     buttons.reset(pt)
     buttons.run(pt, EPOCHS, carry)
 
-    for key in ["const", "slope", "lr"] + list(sheets.get(name).targets):
+    for key in ["const", "slope", "lr"] + [t.name for t in sheets.get(name).targets]:
         got, want = pt.get(key), xl.get(key)
         for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
             assert close(g, w), (key, g, w)

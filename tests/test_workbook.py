@@ -28,7 +28,14 @@ def built(tmp_path_factory):
 
 def defined_names(wb, sheet):
     ws = wb[sheet]
-    return {n: dn.attr_text.split("!", 1)[1] for n, dn in ws.defined_names.items()}
+    return {n: dn.attr_text.split("!", 1)[1] for n, dn in ws.defined_names.items() if n != sheets.KIND_NAME}
+
+
+def test_each_sheet_says_what_it_is(built):
+    wb = openpyxl.load_workbook(built["lesson"])
+    for name in sheets.SHEETS:
+        assert wb[name].defined_names[sheets.KIND_NAME].attr_text == f'"{name}"'
+
 
 
 @pytest.mark.parametrize("key, data", [("lesson", Data.lesson()), ("random", Data.random(7, 41))])
@@ -52,7 +59,7 @@ def test_names_formulas_and_cached_values(built, key, data):
         for h, (cell, _) in sheet.hyper.items():
             assert ws[cell].value == book.inputs[h]
         first, last, s = sheet.rows(n)
-        for target, (_, keys) in sheet.targets.items():
+        for target, keys in ((t.name, t.keys) for t in sheet.targets):
             assert [ws[f"{sheet.state[k]}{s}"].value for k in keys] == book.inputs[target]
         assert [ws[f"A{r}"].value for r in range(first, last + 1)] == data.x
         assert [ws[f"B{r}"].value for r in range(first, last + 1)] == data.y

@@ -16,12 +16,12 @@ from torch_side.callbacks import (DeviceCB, MetricsCB, MixedPrecisionCB, NaNGuar
 from torch_side.data import DatasetError, DatasetMissingError, fashion_dls, resolve_device
 from torch_side.learner import Learner, NonFiniteLossError
 from torch_side.models import MODELS, get_model
-from torch_side.opt_choices import (DEFAULT_LR, OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs,
+from torch_side.opt_choices import (DEFAULT_LR, LESSON_OPTS, OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs,
                                     source)
 
 __all__ = ["add_arguments", "main", "run", "compare", "write_sheet"]
 
-DEFAULT_OPTS = ("sgd", "momentum", "rmsprop", "adam", "adam-anneal")
+DEFAULT_OPTS = LESSON_OPTS
 COLUMNS = ["optimizer", "schedule", "lr", "status", "train_loss", "valid_loss", "accuracy",
            "seconds", "optimizer_source", "schedule_source"]
 

@@ -31,73 +31,61 @@ from torch_side import optim
 DTYPE = torch.float64
 
 
+def optimizer_kwargs(sheet, inputs):
+    """The keywords of the sheet's TorchSpec: inputs substituted by name (tuples by each name)."""
+    spec = sheet.torch
+    kw = {k: (tuple(inputs[n] for n in v) if isinstance(v, tuple) else inputs[v]) for k, v in spec.inputs.items()}
+    kw.update(spec.fixed)
+    return kw
+
+
 def make_optimizer(sheet, params, inputs):
-    """The sheet's own variant of its optimizer, with its hyper-parameters from the inputs."""
-    lr = inputs["lr"]
+    """The sheet's own variant of its optimizer, as its definition's TorchSpec names it."""
+    if sheet.torch is None:
+        raise BadInput(f"sheet {sheet.name!r} names no torch optimizer (its definition has no TorchSpec)")
     try:
-        if sheet.name == "basic":
-            return optim.SGD(params, lr=lr)
-        if sheet.name == "momentum":
-            return optim.Momentum(params, lr=lr, momentum=inputs["mom"])
-        if sheet.name == "rmsprop":
-            return optim.RMSProp(params, lr=lr, beta=inputs["sqr_mom"], eps=0., sheet=True)
-        if sheet.name in ("adam", "adam_ann"):
-            return optim.Adam(params, lr=lr, betas=(inputs["mom"], inputs["sqr_mom"]), eps=0.,
-                              bias_correction=False)
+        return getattr(optim, sheet.torch.cls)(params, **optimizer_kwargs(sheet, inputs))
     except ValueError as e:
         raise BadInput(f"sheet {sheet.name!r}: {e}") from None
-    raise BadInput(f"no torch optimizer for sheet {sheet.name!r}")
 
 
-# state key of the optimizer -> (target name, the sheet's two state columns b, a)
-_SEEDS = {"grad_avg": ("momtarget", ("m_b", "m_a")), "sqr_avg": ("gradtarget", ("s_b", "s_a"))}
+# the columns torch computes itself: the parameters, the gradients (autograd), the new values (the
+# optimizer's step) and the optimizer's state; every other column is the sheet's own definition
+OWN = ("b", "a", "g_b", "g_a", "new_b", "new_a")
 
 
 def torch_pass(sheet, data, inputs):
     """One recalculation with torch: the same columns the engine's `compute_pass` returns."""
     p = torch.tensor([inputs["const"], inputs["slope"]], dtype=DTYPE, requires_grad=True)
     opt = make_optimizer(sheet, [p], inputs)
-    seeds = {k: inputs[t] for k, (t, _) in _SEEDS.items() if t in sheet.targets}
+    seeds = sheet.torch.seeds
     if seeds:
-        opt.init_state(p, **seeds)
-    names = ["b", "a", "pred", "err2", "g_b", "g_a", "new_b", "new_a"]
-    if sheet.name == "basic":
-        names += ["errb1", "est_db", "erra1", "est_da"]
-    state_cols = {k: cols for k, (t, cols) in _SEEDS.items() if t in sheet.targets}
-    for cols in state_cols.values():
-        names += cols
-    rows = []
+        opt.init_state(p, **{k: inputs[target] for k, target in seeds.items()})
+    state_cols = {k: sheet.target(target).keys for k, target in seeds.items()}
+    carried = {key for keys in state_cols.values() for key in keys}
+    others = [c for c in sheet.columns if c.key not in OWN and c.key not in carried]
+    env0 = {"lr": inputs["lr"], **{h: inputs[h] for h in sheet.hyper}}
+    cols = {k: [] for k in ["b", "a"] + [c.key for c in sheet.columns]}
     bad = None
     for i, (x, y) in enumerate(zip(data.x, data.y)):
         b, a = p[0], p[1]
-        pred = rules.predict(a, b, x)
-        loss = rules.sq_err(y, pred)
+        loss = rules.sq_err(y, rules.predict(a, b, x))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         with torch.no_grad():
-            row = [p.detach().clone(), pred.detach(), loss.detach(), p.grad.clone()]
-            if sheet.name == "basic":
-                b0, a0 = row[0][0], row[0][1]
-                errb1, erra1 = rules.err_b_shifted(a0, b0, x, y), rules.err_a_shifted(a0, b0, x, y)
-                row.append(torch.stack([errb1, rules.finite_diff(errb1, loss.detach()),
-                                        erra1, rules.finite_diff(erra1, loss.detach())]))
-        opt.step()
-        row.insert(3, p.detach().clone())  # new b, new a
-        row += [opt.state[p][k].clone() for k in state_cols]
-        rows.append(row)
-    cols = {n: [] for n in names}
-    for i, row in enumerate(rows):
-        bb, pred, err2, new, g = row[0].tolist(), row[1].item(), row[2].item(), row[3].tolist(), row[4].tolist()
-        vals = [bb[0], bb[1], pred, err2, g[0], g[1], new[0], new[1]]
-        rest = row[5:]
-        if sheet.name == "basic":
-            vals += rest[0].tolist()
-            rest = rest[1:]
-        for t in rest:
-            vals += t.tolist()
-        for n, v in zip(names, vals):
-            cols[n].append(v)
-        if bad is None and not all(math.isfinite(v) for v in vals[2:]):
+            top, grad = p.detach().clone(), p.grad.clone()
+            opt.step()
+        row = {"b": top[0].item(), "a": top[1].item(), "g_b": grad[0].item(), "g_a": grad[1].item(),
+               "new_b": p[0].item(), "new_a": p[1].item()}
+        for k, keys in state_cols.items():
+            row.update(zip(keys, opt.state[p][k].tolist()))
+        env = dict(env0, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])
+        for c in others:  # in evaluation order: a column may read an earlier one
+            env[c.key] = c.fn(env)
+            row[c.key] = env[c.key].item()
+        for k, v in row.items():
+            cols[k].append(v)
+        if bad is None and not all(math.isfinite(v) for k, v in row.items() if k not in ("b", "a")):
             bad = i + 1
     return Pass(cols, _summaries(sheet, cols, inputs), bad)
 

@@ -1,11 +1,15 @@
 """Named optimizers and schedules for ``train --opt/--sched`` and ``compare``.
 
-The lesson's optimizers and schedules are torch_side/optim.py and torch_side/sched.py; AdamW and
-the constant schedule are PyTorch's own.
+The lesson's optimizers are the sheets' own: each sheet definition's TorchSpec names its class and
+the name it is offered under (``compare``), and a sheet with a per-epoch hook (adam_ann) adds the
+automatic annealer. Schedules are torch_side/sched.py; AdamW and the constant schedule are
+PyTorch's own.
 """
 from functools import partial
 
 import torch
+
+from xlopt.core import sheets
 
 from torch_side import optim, sched
 from torch_side.callbacks import BatchSchedCB, EpochSchedCB
@@ -13,14 +17,16 @@ from torch_side.callbacks import BatchSchedCB, EpochSchedCB
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func", "sched_cbs",
            "source"]
 
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adam-anneal", "adamw")
+# compare name -> the sheet definition offering it, in sheet order
+_SHEETS = {s.torch.compare: s for s in sheets.BY_NAME.values() if s.torch is not None and s.torch.compare}
+OPTIMIZERS = (*_SHEETS, "adamw")
 SCHEDULERS = ("constant", "cosine", "onecycle", "anneal")
 # Peak learning rates that train the BatchNorm ResNets stably in a few epochs.
-DEFAULT_LR = {"sgd": 0.2, "momentum": 0.2, "rmsprop": 3e-3, "adam": 1e-2,
-              "adam-anneal": 1e-2, "adamw": 1e-2}
+DEFAULT_LR = {**{name: s.torch.compare_lr for name, s in _SHEETS.items()}, "adamw": 1e-2}
+LESSON_OPTS = tuple(name for name, s in _SHEETS.items() if s.lesson is not None)  # the lesson's five
 
-_OURS = {"sgd": optim.SGD, "momentum": optim.Momentum, "rmsprop": optim.RMSProp, "adam": optim.Adam,
-         "adam-anneal": optim.Adam}
+_OURS = {name: getattr(optim, s.torch.cls) for name, s in _SHEETS.items()}
+ANNEALED = tuple(name for name, s in _SHEETS.items() if s.after_epoch is not None)  # adam-anneal
 
 
 def source(name):
@@ -39,7 +45,7 @@ def opt_func(name, wd=0.):
     if name == "adamw":
         return partial(torch.optim.AdamW, weight_decay=wd if wd else 1e-2)
     ours = _OURS[name]
-    if name in ("adam", "adam-anneal") and wd:
+    if "weight_decay" in _OURS[name].__init__.__code__.co_varnames and wd:
         return partial(ours, weight_decay=wd)
     return ours
 
@@ -48,7 +54,8 @@ def _has_momentum(opt):
     return "momentum" in opt.defaults or "betas" in opt.defaults
 
 
-ANNEAL_NEEDS = ("rmsprop", "adam", "adam-anneal", "adamw")  # optimizers with squared-grad averages
+# optimizers with squared-gradient averages (what the annealer reads)
+ANNEAL_NEEDS = tuple(n for n, s in _SHEETS.items() if "sqr_avg" in s.torch.seeds) + ("adamw",)
 MIN_ONECYCLE_STEPS = 8  # fewer, and a 25 % warm-up phase has no length (0/0 in the schedule)
 
 
@@ -59,10 +66,11 @@ def _onecycle(opt, max_lr, total_steps):
 def sched_cbs(name, total_steps, max_lr, opt_name=None):
     """Callbacks that run the named schedule (per batch, or per epoch for the annealer).
 
-    ``opt_name='adam-anneal'`` adds the automatic annealer to whatever schedule is named.
+    An annealed optimizer (``opt_name='adam-anneal'``) adds the automatic annealer to whatever schedule is named.
     """
+    annealed = opt_name in ANNEALED
     _check(name, SCHEDULERS)
-    if (name == "anneal" or opt_name == "adam-anneal") and opt_name is not None \
+    if (name == "anneal" or annealed) and opt_name is not None \
             and opt_name not in ANNEAL_NEEDS:
         raise ValueError(f"the automatic annealer reads squared-gradient averages, which "
                          f"{opt_name!r} does not keep; use one of {', '.join(ANNEAL_NEEDS)}")
@@ -75,6 +83,6 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
                              f"all, this run has {total_steps}; use more epochs, a larger "
                              "--subset or a smaller batch size")
         cbs.append(BatchSchedCB(partial(_onecycle, max_lr=max_lr, total_steps=total_steps)))
-    if name == "anneal" or opt_name == "adam-anneal":
+    if name == "anneal" or annealed:
         cbs.append(EpochSchedCB(sched.AutoAnneal))
     return cbs

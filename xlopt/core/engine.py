@@ -56,8 +56,8 @@ def compute_pass(sheet, data, inputs):
     env0 = {"lr": inputs["lr"]}
     env0.update({h: inputs[h] for h in sheet.hyper})
     state = {}
-    for target, (_, keys) in sheet.targets.items():
-        state.update(zip(keys, inputs[target]))
+    for t in sheet.targets:
+        state.update(zip(t.keys, inputs[t.name]))
     b, a = inputs["const"], inputs["slope"]
     keys = [c.key for c in sheet.columns]
     cols = {k: [] for k in ["b", "a"] + keys}
@@ -100,10 +100,10 @@ def default_inputs(sheet):
     """What a freshly opened workbook holds before anyone presses Reset."""
     d = {"const": 1.0, "slope": 1.0, "lr": sheet.lr_default}
     d.update({h: v for h, (_, v) in sheet.hyper.items()})
-    for target, (_, keys) in sheet.targets.items():
-        d[target] = [0.0 if target == "momtarget" else 10000.0] * 2
-    if sheet.anneal:
-        d["prev_grad2"] = 1.0
+    for t in sheet.targets:
+        d[t.name] = [t.reset] * len(t.keys)
+    for e in sheet.extras:
+        d[e.name] = e.default
     return d
 
 
@@ -134,11 +134,7 @@ class MemoryBook:
             self.calculate()
         if name in self.pass_.summary:
             return self.pass_.summary[name]
-        try:
-            out = _OUTPUTS[name]
-        except KeyError:
-            raise BadInput(f"sheet {self.sheet.name!r} has no name {name!r}") from None
-        return out(self.sheet, self.pass_)
+        return outputs(self.sheet, self.pass_, name)
 
     def set(self, name, value):
         if name not in self.inputs:
@@ -179,16 +175,17 @@ def _finite(v):
     return math.isfinite(v)
 
 
-def _last_of(*keys):
-    return lambda sheet, p: [p.last(k) for k in keys] if len(keys) > 1 else p.last(keys[0])
-
-
-# computed names other than the summaries: where each reads in the pass
-_OUTPUTS = {
-    "lastconst": _last_of("b"),
-    "lastslope": _last_of("a"),
-    "lastnewconst": lambda sheet, p: p.last(sheet.new_b),
-    "lastnewslope": lambda sheet, p: p.last(sheet.new_a),
-    "momlast": _last_of("m_b", "m_a"),
-    "ms_last": _last_of("s_b", "s_a"),
-}
+def outputs(sheet, p, name):
+    """A computed name other than the summaries, read from the pass: the last row's cells."""
+    if name == "lastconst":
+        return p.last("b")
+    if name == "lastslope":
+        return p.last("a")
+    if name == "lastnewconst":
+        return p.last(sheet.new_b)
+    if name == "lastnewslope":
+        return p.last(sheet.new_a)
+    for t in sheet.targets:
+        if name == t.last:
+            return [p.last(k) for k in t.keys]
+    raise BadInput(f"sheet {sheet.name!r} has no name {name!r}")

@@ -5,7 +5,7 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
-from xlopt.core.expr import sqrt
+from xlopt.core.expr import sqrt, where
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
 
@@ -93,3 +93,12 @@ def gradrat(avg, prev):
 
 ANNEAL_THRESHOLD = 2  # gradrat above this ...
 ANNEAL_FACTOR = 4     # ... divides lr by this
+
+
+def anneal(lr, gradrat_, avg, prev, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
+    """adam_ann's Run after each epoch: (new lr, new prev_grad2).
+
+    lr is divided by `factor` when the gradients' size grew past `threshold` times the best seen;
+    the best seen then becomes the current size if that is lower. Element-wise on arrays, so a
+    sweep anneals every configuration at once; torch_side.sched.AutoAnneal calls it too."""
+    return where(gradrat_ > threshold, lr / factor, lr), where(avg < prev, avg, prev)

@@ -8,34 +8,14 @@ then does it press the button on the real sheet, which recalculates its own form
 still fail, every name it wrote gets its old value back.
 """
 import math
-import re
 from dataclasses import dataclass
 
 from xlopt.core import buttons, sheets
+from xlopt.core.cells import cells_of
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 from xlopt.core.errors import BadInput, Diverged
 
 BUTTONS = ("run", "reset")
-# names the lesson's own graddesc.xlsm does not define (basic's lr is F1, no sheet names its β or its
-# data): where a sheet lacks them, they are taken from the cells the layout gives them
-FALLBACK_NAMES = ("lr", "mom", "sqr_mom", "data_x", "data_y")
-WRITTEN = ("const", "slope", "lr", "momtarget", "gradtarget", "prev_grad2")  # what a button may write
-
-
-def fallback_refs(refs, sheet_name="?"):
-    """{name: '$F$1'} for the FALLBACK_NAMES a sheet's names `refs` lack, from the sheet layout."""
-    class _Names:
-        name = sheet_name
-        has = staticmethod(refs.__contains__)
-    try:
-        layout = sheets.get(buttons.kind_of(_Names))
-    except BadInput:
-        return {}  # not an optimizer sheet: the buttons say so with one message
-    m = re.fullmatch(r"\$?[A-Z]+\$?(\d+)", refs.get("lastconst", ""))
-    if not m or int(m.group(1)) <= sheets.FIRST_ROW:
-        return {}
-    full = layout.names(int(m.group(1)) - sheets.FIRST_ROW + 1)
-    return {n: full[n] for n in FALLBACK_NAMES if n not in refs and n in full}
 
 
 # --- the shared procedure ---------------------------------------------------------------------------
@@ -56,11 +36,8 @@ def where(book, name, offset=0):
     address = getattr(book, "address", None)
     if address is None:
         return f"sheet {book.name!r}, name {name}"
-    cells = address(name).split(":")
-    if len(cells) > 1:
-        from xlopt.live.xlwings_book import cell_of
-        return f"sheet {book.name!r}, cell {cell_of(address(name), offset)} ({name})"
-    return f"sheet {book.name!r}, cell {cells[0]} ({name})"
+    cells = cells_of(address(name))
+    return f"sheet {book.name!r}, cell {cells[min(offset, len(cells) - 1)]} ({name})"
 
 
 def _number(book, name, value, offset=0, positive=False):
@@ -73,7 +50,7 @@ def _number(book, name, value, offset=0, positive=False):
 
 def read_inputs(book):
     """Read and check every input of the sheet (BadInput naming the sheet and cell on the first bad one)."""
-    layout = sheets.get(buttons.kind_of(book))
+    layout = book.sheet
     values = {}
     for name, default in default_inputs(layout).items():
         if not book.has(name):
@@ -117,10 +94,11 @@ def _press(book, button, epochs, carry):
     return book.read_log()
 
 
-def _located(e, inputs, mem):
+def _located(e, inputs, mem, present):
     """Diverged from the dry run, with the first cell that stopped being finite named."""
     row = e.row
-    for c in sorted(inputs.layout.columns, key=lambda c: (len(c.letter), c.letter)):
+    shown = [c for c in inputs.layout.columns if present is None or c.letter in present]
+    for c in sorted(shown, key=lambda c: (len(c.letter), c.letter)):
         v = mem.pass_.cols[c.key][row - 1] if row - 1 < len(mem.pass_.cols[c.key]) else 0.0
         if not math.isfinite(v):
             cell = f"{c.letter}{row + sheets.FIRST_ROW - 1}"
@@ -147,8 +125,8 @@ def press(book, button, times=1, carry="lesson"):
         raise BadInput(f"--times must be at least 1, got {times}")
     inputs = read_inputs(book)
     if button == "run" and carry == "full" and not book.has("lastnewconst"):
-        raise BadInput(f"sheet {book.name!r} has no names lastnewconst/lastnewslope (the lesson's own "
-                       "workbook lacks them): carry 'full' needs a workbook built by xlopt")
+        raise BadInput(f"sheet {book.name!r} has no names lastnewconst/lastnewslope: carry 'full' needs "
+                       "the last row's new b and new a; rebuild the workbook with xlopt build")
     if button == "run":
         check_pass(book)
     epochs = buttons.EPOCHS_PER_CLICK * times
@@ -156,8 +134,8 @@ def press(book, button, times=1, carry="lesson"):
     try:
         _press(mem, button, epochs, carry)
     except Diverged as e:
-        raise _located(e, inputs, mem) from None
-    snap = ({n: v for n, v in inputs.values.items() if n in WRITTEN}, inputs.log)
+        raise _located(e, inputs, mem, getattr(book, "columns", None)) from None
+    snap = ({n: v for n, v in inputs.values.items() if n in inputs.layout.written}, inputs.log)
     try:
         return _press(book, button, epochs, carry)
     except BaseException:

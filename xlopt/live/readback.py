@@ -8,7 +8,7 @@ formula cell LibreOffice recalculated with the engine's value at that address.
 import math
 from dataclasses import dataclass, field
 
-from xlopt.core import rules, sheets
+from xlopt.core import recognise, rules, sheets
 from xlopt.core.engine import Data, compute_pass, default_inputs
 from xlopt.core.errors import BadInput
 from xlopt.writers.excel_formula import sheet_cells
@@ -25,13 +25,11 @@ def _range_rows(ref):
 
 def read_sheet(doc, name):
     """(Sheet, Data, inputs) of an optimizer sheet, read through its defined names."""
-    try:
-        sheet = sheets.get(name)
-    except KeyError as e:
-        raise BadInput(str(e).strip('"')) from None
     if name not in doc.sheet_names():
         raise BadInput(f"the workbook has no sheet {name!r}; it has {', '.join(doc.sheet_names())}")
-    have = doc.names(name)
+    refs, consts = recognise.split_names(doc.names(name))
+    sheet = recognise.sheet_of(name, refs, consts)
+    have = {k: v for k, v in doc.names(name).items() if k != sheets.KIND_NAME}
     if "data_x" not in have:
         raise BadInput(f"sheet {name!r} has no defined name 'data_x'; rebuild the workbook with xlopt build")
     n = _range_rows(have["data_x"])

@@ -119,22 +119,17 @@ def summary_expressions(sheet, n):
     for c in sheet.columns:
         env[c.key] = sym("col:" + c.key)
         table["col:" + c.key] = f"{c.letter}{first}:{c.letter}{last}"
-    for target, (_, keys) in sheet.targets.items():
-        cells = [f"{sheet.state[k]}{s}" for k in keys]
-        env[target] = tuple(sym(c) for c in cells)
+    for t in sheet.targets:
+        cells = [f"{sheet.state[k]}{s}" for k in t.keys]
+        env[t.name] = tuple(sym(c) for c in cells)
         table.update({c: c for c in cells})
-    if sheet.anneal:
-        env["prev_grad2"], table["prev_grad2"] = sym("prev_grad2"), "prev_grad2"
+    for e in sheet.extras:
+        env[e.name], table[e.name] = sym(e.name), e.name
     out = []
     for sm in sheet.summaries:
         out.append((sm, f"{sm.letter}{s + sm.row_offset}", sm.fn(env)))
         env[sm.key], table[sm.key] = sym(sm.key), sm.key  # a later summary reads it by its name
     return [(sm, cell, e, _refs(dict(table))) for sm, cell, e in out]
-
-
-def one_minus(name):
-    """Momentum's K1 display cell: 1 − β, the factor ewma applies to the new value."""
-    return 1 - sym(name)
 
 
 # --- every formula cell of a sheet ---------------------------------------------------------------
@@ -149,9 +144,9 @@ class Cell:
 def _state_row(sheet):
     """Row 3's state cells: each points at its target cell (J3 = J33), as in the lesson."""
     out = []
-    for target, (_, keys) in sheet.targets.items():
-        for j, k in enumerate(keys):
-            out.append((target, j, sheet.state[k]))
+    for t in sheet.targets:
+        for j, k in enumerate(t.keys):
+            out.append((t.name, j, sheet.state[k]))
     return out
 
 
@@ -165,25 +160,26 @@ def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheet
     without them the values are nan (formula text only).
     """
     first, last, s = sheet.rows(n)
-    val = (lambda f: f()) if pass_ is not None else (lambda f: math.nan)
+    known = pass_ is not None
     cells = []
     for target, j, letter in _state_row(sheet):
         cells.append(Cell(f"{letter}{first - 1}", f"={letter}{s}",
-                          val(lambda: inputs[target][j]), "state"))
+                          inputs[target][j] if known else math.nan, "state"))
     exprs = row_expressions(sheet)
     for i, r in enumerate(range(first, last + 1)):
         ref = _refs(row_refs(sheet, r))
         for letter, key in (("C", "b"), ("D", "a")):
             cells.append(Cell(f"{letter}{r}", "=" + carried_in(sheet, r)[letter],
-                              val(lambda: pass_.cols[key][i]), key))
+                              pass_.cols[key][i] if known else math.nan, key))
         for c in sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter)):
             cells.append(Cell(f"{c.letter}{r}", "=" + to_excel(exprs[c.letter], ref),
-                              val(lambda: pass_.cols[c.key][i]), c.key))
+                              pass_.cols[c.key][i] if known else math.nan, c.key))
     for sm, cell, e, ref in summary_expressions(sheet, n):
-        cells.append(Cell(cell, "=" + to_excel(e, ref), val(lambda: pass_.summary[sm.key]), sm.key))
-    if sheet.name == "momentum":
-        cells.append(Cell("K1", "=" + to_excel(one_minus("mom"), _refs({"mom": "J1"})),
-                          val(lambda: 1 - inputs["mom"]), "one_minus_mom"))
+        cells.append(Cell(cell, "=" + to_excel(e, ref), pass_.summary[sm.key] if known else math.nan, sm.key))
+    for d in sheet.display:
+        env = {h: sym(h) for h in sheet.hyper}
+        cells.append(Cell(d.address, "=" + to_excel(d.fn(env), _refs({h: c for h, (c, _) in sheet.hyper.items()})),
+                          d.fn(inputs) if known else math.nan, d.key))
     for (addr, (src, what)), v in zip(TRUE_CELLS.items(), true_ba):
         cells.append(Cell(addr, "=" + src, float(v), what))
     return cells
