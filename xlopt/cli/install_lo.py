@@ -92,7 +92,8 @@ def check_bridge(program):
 def check_import(python, paths):
     """(ok, why): can LibreOffice's Python import xlopt's in-LibreOffice part from `paths`?"""
     code = ("import sys; sys.path[:0] = %r; import uno; import xlopt.live.lo.script as s; print(s.__file__)" % (paths,))
-    r = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as LibreOffice started from a menu
+    r = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, cwd=os.path.abspath(os.sep))
     if r.returncode == 0:
         return True, r.stdout.strip()
     return False, (r.stderr.strip().splitlines() or ["?"])[-1]
