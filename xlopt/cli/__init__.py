@@ -6,6 +6,7 @@
   xlopt build -o graddesc.xlsx        the workbook with live formulas (.xlsm adds Run/Reset buttons)
   xlopt check graddesc.xlsx           recalculate it in LibreOffice and compare every cell with the engine
   xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
+  xlopt install-libreoffice           the .xlsm's buttons in LibreOffice Calc (--uninstall)
 """
 import argparse
 import importlib
@@ -20,6 +21,7 @@ COMMANDS = {
     "build": ("xlopt.cli.build", "write the graddesc workbook with live formulas"),
     "check": ("xlopt.cli.check", "recalculate a workbook in LibreOffice and compare it with the engine"),
     "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
+    "install-libreoffice": ("xlopt.cli.install_lo", "make the .xlsm's Run/Reset buttons work in LibreOffice Calc"),
 }
 
 

@@ -45,8 +45,19 @@ def module_source():
 
 
 def subs(source):
-    """{Sub name: the string passed to RunPython} of a module's Subs (each one RunPython statement)."""
-    return dict(re.findall(r'^Sub (\w+)\(\)\s*\n\s*RunPython "([^"]*)"\s*\n\s*End Sub\s*$', source, re.M))
+    """{Sub name: the string passed to RunPython} of a module's public Subs that call RunPython."""
+    out = {}
+    for name, body in re.findall(r"^Sub (\w+)\(\)\s*$(.*?)^End Sub\s*$", source, re.M | re.S):
+        calls = re.findall(r'^\s*RunPython "([^"]*)"\s*$', body, re.M)
+        if len(calls) == 1:
+            out[name] = calls[0]
+    return out
+
+
+def libreoffice_buttons(source):
+    """{Sub name: the xlopt_lo.py function it calls in LibreOffice} (`If xlopt_libreoffice("run") ...`)."""
+    return dict(re.findall(r'^Sub (\w+)\(\)\s*\n\s*If xlopt_libreoffice\("(\w+)"\) Then Exit Sub\s*$',
+                           source, re.M))
 
 
 def runpython_target(command):
