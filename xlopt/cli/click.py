@@ -4,7 +4,7 @@ Opens the workbook in a private headless LibreOffice, runs the same macro logic 
 (`xlopt.macros.press`: every input read and checked, the button pressed on an in-memory copy first,
 then on the sheet, whose own formulas LibreOffice recalculates), and saves. The file is written only
 when everything succeeded, through a temp file moved into place: on any error it is untouched.
-An .xlsm keeps its buttons, and its VBA project byte for byte (LibreOffice would rebuild it).
+An .xlsm keeps its buttons, charts, names and VBA project byte for byte (`xlopt.live.keep_parts`).
 """
 import os
 import re
@@ -17,7 +17,6 @@ from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput
 
 SUFFIXES = (".xlsx", ".xlsm")
-VBA_PART = "xl/vbaProject.bin"
 
 
 def add_arguments(p):
@@ -59,29 +58,17 @@ def check_path(path):
 
 
 def save(doc, path):
-    """Save over `path` atomically; an .xlsm gets its own VBA project back (LibreOffice rebuilds it)."""
-    vba = None
-    if path.lower().endswith(".xlsm"):
-        with zipfile.ZipFile(path) as z:
-            if VBA_PART in z.namelist():
-                vba = z.read(VBA_PART)
+    """Save over `path` atomically, keeping what LibreOffice would drop or rewrite: the VBA project,
+    the buttons (VML shapes, ctrlProps and their macros), the charts and the defined names."""
+    from xlopt.live import keep_parts
     with replacing(path) as tmp:
-        saved = tmp + ".xlsm" if vba is not None else tmp + os.path.splitext(path)[1]
+        saved = tmp + os.path.splitext(path)[1]
         try:
             doc.save(saved)
-            if vba is None:
-                os.replace(saved, tmp)
-            else:
-                _put_part(saved, tmp, VBA_PART, vba)
+            keep_parts.restore(path, saved, tmp)
         finally:
             if os.path.exists(saved):
                 os.remove(saved)
-
-
-def _put_part(src, dst, part, data):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info, data if info.filename == part else zin.read(info.filename))
 
 
 def click(path, button, sheet, times=1, carry=None, lo=None):
