@@ -11,7 +11,7 @@ import re
 import time
 import zipfile
 
-from xlopt.core import buttons, sheets
+from xlopt.core import buttons, locks, sheets
 from xlopt.live import press
 from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput
@@ -22,13 +22,15 @@ SUFFIXES = (".xlsx", ".xlsm")
 def add_arguments(p):
     p.epilog = ("The carry mode is the workbook's name `carry` (=\"lesson\" or =\"full\"; the lesson's own "
                 "workbook has none: lesson) unless --carry overrides it. Exit status: 2 bad input (a cell, "
-                "a name, the file), 3 diverged, 4 LibreOffice missing; the workbook is then left as it was.")
+                "a name, the file), 3 diverged, 4 LibreOffice missing, 5 busy (--lock-timeout ran out while "
+                "another xlopt wrote the workbook); the workbook is then left as it was.")
     p.add_argument("button", choices=press.BUTTONS, help="run: five epochs a press; reset: start over")
     p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx or .xlsm (xlopt build, or the lesson's graddesc.xlsm)")
     p.add_argument("--sheet", required=True, metavar="SHEET", help=f"the sheet whose button to press: {', '.join(sheets.SHEETS)}")
     p.add_argument("--times", type=int, default=1, help="press it this many times (default 1)")
     p.add_argument("--carry", choices=buttons.CARRIES, default=None,
                    help="override the workbook's carry mode for this press")
+    locks.add_argument(p)
 
 
 # --- the work -------------------------------------------------------------------------------------
@@ -71,17 +73,25 @@ def save(doc, path):
                 os.remove(saved)
 
 
-def click(path, button, sheet, times=1, carry=None, lo=None):
-    """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse."""
-    from xlopt.live.lo import LibreOffice, UnoBook
+def click(path, button, sheet, times=1, carry=None, lo=None, lock_timeout=None):
+    """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse.
 
+    The workbook is locked from its load to its save: a second writer waits (or, after
+    `lock_timeout` seconds, fails with Busy) and then presses on what the first one saved."""
     path = check_path(path)
     if times < 1:
         raise BadInput(f"--times must be at least 1, got {times}")
+    with locks.locked(path, lock_timeout, "workbook"):
+        return _click(path, button, sheet, times, carry, lo)
+
+
+def _click(path, button, sheet, times, carry, lo):
+    from xlopt.live.lo import LibreOffice, UnoBook
+
     carry = carry or workbook_carry(path)
     if lo is None:
         with LibreOffice() as own:
-            return click(path, button, sheet, times, carry, own)
+            return _click(path, button, sheet, times, carry, own)
     doc = lo.load(path)
     try:
         book = UnoBook(doc, sheet)
@@ -98,7 +108,7 @@ def click(path, button, sheet, times=1, carry=None, lo=None):
 
 def main(args):
     t = time.perf_counter()
-    r = click(args.workbook, args.button, args.sheet, args.times, args.carry)
+    r = click(args.workbook, args.button, args.sheet, args.times, args.carry, lock_timeout=args.lock_timeout)
     top = ", ".join(f"{k} {v:.6g}" for k, v in r["top"].items())
     what = (f"Run x{args.times} ({buttons.EPOCHS_PER_CLICK * args.times} epochs, carry {r['carry']})"
             if args.button == "run" else "Reset")
