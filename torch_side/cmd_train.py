@@ -97,7 +97,8 @@ def run(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
-                        resume=args.resume)
+                        resume=args.resume, config={"opt": recipe.opt, "sched": recipe.sched,
+                                                    "lr": recipe.lr, "bs": recipe.bs})
     learn, metrics, recorder = build_learner(recipe, dls, device, progress=not args.no_progress,
                                              compile=args.compile, extra_cbs=[ckpt])
     print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
