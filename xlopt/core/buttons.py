@@ -98,7 +98,7 @@ def anneal(book):
     """adam_ann: quarter lr when the gradients' size doubled past the best seen; keep the best."""
     avg, prev = book.get("avg_grad2"), book.get("prev_grad2")
     if book.get("gradrat") > rules.ANNEAL_THRESHOLD:
-        book.set("lr", book.get("lr") / rules.ANNEAL_FACTOR)
+        book.set("lr", rules.annealed_lr(book.get("lr")))
     if avg < prev:
         book.set("prev_grad2", avg)
 

@@ -93,3 +93,16 @@ def gradrat(avg, prev):
 
 ANNEAL_THRESHOLD = 2  # gradrat above this ...
 ANNEAL_FACTOR = 4     # ... divides lr by this
+LR_FLOOR = 2.0 ** -1022  # the smallest positive normal double (sys.float_info.min)
+
+
+def annealed_lr(lr, factor=ANNEAL_FACTOR):
+    """lr after one anneal: lr / factor, unless that would fall below LR_FLOOR; then lr stays.
+
+    Quartering 1 lands on 2**-1022 exactly after 511 anneals; one more would give a subnormal, which
+    Excel's cells flush to 0 (and lr 0 stops training, which torch's optimizers refuse). So the
+    annealer stops there: the engine, the workbook's buttons and torch all call this, and lr is
+    always a positive normal number that every one of them accepts.
+    """
+    new = lr / factor
+    return new if new >= LR_FLOOR else lr
