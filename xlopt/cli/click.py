@@ -14,9 +14,10 @@ import zipfile
 from xlopt.core import buttons, locks, sheets
 from xlopt.live import press
 from xlopt.core.atomic import replacing
-from xlopt.core.errors import BadInput
+from xlopt.core.errors import BadInput, Diverged
 
 SUFFIXES = (".xlsx", ".xlsm")
+MAX_TIMES = 1000  # a documented bound: 5000 epochs, minutes of LibreOffice
 
 
 def add_arguments(p):
@@ -27,7 +28,7 @@ def add_arguments(p):
     p.add_argument("button", choices=press.BUTTONS, help="run: five epochs a press; reset: start over")
     p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx or .xlsm (xlopt build, or the lesson's graddesc.xlsm)")
     p.add_argument("--sheet", required=True, metavar="SHEET", help=f"the sheet whose button to press: {', '.join(sheets.SHEETS)}")
-    p.add_argument("--times", type=int, default=1, help="press it this many times (default 1)")
+    p.add_argument("--times", type=int, default=1, help=f"press it this many times, 1 to {MAX_TIMES} (default 1)")
     p.add_argument("--carry", choices=buttons.CARRIES, default=None,
                    help="override the workbook's carry mode for this press")
     locks.add_argument(p)
@@ -81,6 +82,8 @@ def click(path, button, sheet, times=1, carry=None, lo=None, lock_timeout=None):
     path = check_path(path)
     if times < 1:
         raise BadInput(f"--times must be at least 1, got {times}")
+    if times > MAX_TIMES:
+        raise BadInput(f"--times must be at most {MAX_TIMES}, got {times}; press again in another call")
     with locks.locked(path, lock_timeout, "workbook"):
         return _click(path, button, sheet, times, carry, lo)
 
@@ -108,7 +111,19 @@ def _click(path, button, sheet, times, carry, lo):
 
 def main(args):
     t = time.perf_counter()
-    r = click(args.workbook, args.button, args.sheet, args.times, args.carry, lock_timeout=args.lock_timeout)
+    try:
+        r = _main_click(args)
+    except Diverged as e:  # click has no --lr: the fix is the sheet's own lr cell
+        e.args = (str(e).replace("try a smaller --lr", "type a smaller lr into the sheet's lr cell, then Reset"),)
+        raise
+    return _report(args, r, t)
+
+
+def _main_click(args):
+    return click(args.workbook, args.button, args.sheet, args.times, args.carry, lock_timeout=args.lock_timeout)
+
+
+def _report(args, r, t):
     top = ", ".join(f"{k} {v:.6g}" for k, v in r["top"].items())
     what = (f"Run x{args.times} ({buttons.EPOCHS_PER_CLICK * args.times} epochs, carry {r['carry']})"
             if args.button == "run" else "Reset")

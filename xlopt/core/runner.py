@@ -13,6 +13,7 @@ from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.errors import BadInput
 
 FORMATS = ("table", "json", "csv")
+MAX_EPOCHS = 100_000  # a documented bound: about a minute of the engine, a few of torch
 HISTORY_KEYS = ("epoch", "const", "slope", "lr", "rmse")
 
 
@@ -36,7 +37,7 @@ def add_arguments_run(p):
                 "left as it was), 5 busy (--lock-timeout ran out while another xlopt wrote the state file).")
     _add_common(p, "continue from this state file and save to it (atomically)")
     p.add_argument("--epochs", type=int, default=buttons.EPOCHS_PER_CLICK,
-                   help="epochs to run (default 5: one click of Run)")
+                   help=f"epochs to run, 1 to {MAX_EPOCHS} (default 5: one click of Run)")
     p.add_argument("--lr", type=float, default=None, help="type this learning rate into the lr cell first")
     p.add_argument("--carry", choices=buttons.CARRIES, default=None,
                    help="lesson (default): carry the last row's inputs, as the lesson's macro does "
@@ -96,6 +97,9 @@ def run(args, make_book=None):
         raise BadInput(f"--lr must be a finite number > 0, got {args.lr}")
     if args.epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {args.epochs}")
+    if args.epochs > MAX_EPOCHS:
+        raise BadInput(f"--epochs must be at most {MAX_EPOCHS}, got {args.epochs}; continue a longer run "
+                       "in steps with --state FILE")
     with _state_lock(args):  # the whole read-modify-write: a second writer waits
         book, carry = open_book(args, make_book)
         if args.lr is not None:
