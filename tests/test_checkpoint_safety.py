@@ -44,7 +44,8 @@ def test_resume_from_a_crafted_checkpoint_exits_2_and_runs_nothing(tmp_path, cap
     out.mkdir()
     craft(out / "checkpoint.pt", marker)
     before = (out / "checkpoint.pt").read_bytes()
-    rc = cli.main(["train", "--recipe", "resnet-5ep", "--epochs", "1", "--subset", "256", "--sched", "constant", "--out", str(out),
+    rc = cli.main(["train", "--recipe", "resnet-5ep", "--epochs", "1", "--subset", "256", "--sched", "constant",
+                   "--out", str(out),
                    "--resume", "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 2 and "refused: it holds Python objects" in err and "Traceback" not in err
