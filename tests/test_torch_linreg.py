@@ -187,18 +187,20 @@ def test_cli_bad_input(cli, argv, words):
 
 
 @pytest.mark.parametrize("key, value, words", [
-    ("mom", 1.0, "betas[0] must be a number in [0, 1)"),
-    ("sqr_mom", -0.5, "betas[1] must be a number in [0, 1)"),
-    ("lr", -2.0, "lr must be a finite number > 0"),
+    ("mom", 1.0, "mom (a beta) is 1.0; it must be a number in [0, 1)"),
+    ("sqr_mom", -0.5, "sqr_mom (a beta) is -0.5; it must be a number in [0, 1)"),
+    ("lr", -2.0, "lr is -2.0; lr must be a finite number > 0"),
 ])
-def test_cli_bad_hyper_parameters_in_state_file(cli, tmp_path, key, value, words):
+@pytest.mark.parametrize("tool", ["torch", "xlopt"])
+def test_cli_bad_hyper_parameters_in_state_file(cli, tmp_path, key, value, words, tool):
+    """One meaning for a state file: xlopt run refuses exactly what torch-side linreg refuses."""
     f = tmp_path / "s.json"
     assert cli("torch", "adam", "--state", f)[0] == 0
     d = json.loads(f.read_text())
     d["inputs"][key] = value
     f.write_text(json.dumps(d))
     before = f.read_bytes()
-    code, _, err = cli("torch", "adam", "--state", f)
+    code, _, err = cli(tool, "adam", "--state", f)
     assert code == 2 and words in err, err
     assert f.read_bytes() == before
 

@@ -4,6 +4,9 @@ Why atomic: a run killed mid-save must leave the previous checkpoint readable, s
 a temp file beside the target and ``os.replace`` it. A checkpoint holds the model name
 and the schedule's shape (epochs x batches), so resuming with another model or another
 schedule is refused with a message instead of a shape error deep in ``load_state_dict``.
+
+A checkpoint holds tensors and plain data only, and is read with ``weights_only=True``: a file
+crafted to run code when unpickled is refused before anything in it runs.
 """
 from pathlib import Path
 
@@ -31,12 +34,32 @@ def save_atomic(obj, path):
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path, model_name=None):
-    """Load and check a checkpoint; ``model_name`` must match the one it was made for."""
+def _plain(v):
+    """numpy scalars -> Python numbers, recursively: what weights_only=True reads back."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain(x) for x in v)
+    if hasattr(v, "item") and not isinstance(v, torch.Tensor):
+        return v.item()
+    return v
+
+
+def load_checkpoint(path, model_name=None, config=None):
+    """Load and check a checkpoint; ``model_name`` (and ``config``) must match the run it was made for.
+
+    Read with ``weights_only=True``: only tensors and plain data are unpickled, nothing runs."""
+    import pickle
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is "not a checkpoint"
-        raise CheckpointError(f"{path} is not a readable torch-side checkpoint ({e})") from None
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path} was refused: it holds Python objects, not only tensors and plain data, so it was "
+            "not written by torch-side (and may be crafted to run code); nothing in it was run. Delete "
+            "it, or train without --resume") from None
+    except Exception as e:  # noqa: BLE001 - any other failure is "not a checkpoint"
+        raise CheckpointError(f"{path} is not a readable torch-side checkpoint ({type(e).__name__}); "
+                              "delete it, or train without --resume") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a torch-side checkpoint (format {FORMAT})")
     if model_name is not None and ckpt["model_name"] != model_name:
@@ -44,6 +67,11 @@ def load_checkpoint(path, model_name=None):
             f"{path} was saved from model {ckpt['model_name']!r} (recipe "
             f"{ckpt.get('recipe')!r}), but this run builds {model_name!r}; use another --out "
             "or the matching recipe")
+    saved = ckpt.get("config")
+    if config is not None and saved is not None and saved != config:
+        diff = ", ".join(f"{k} {saved.get(k)!r} (this run: {config.get(k)!r})" for k in config if saved.get(k) != config.get(k))
+        raise CheckpointError(f"{path} was saved by a run with {diff}; resume with the same options, or use "
+                              "another --out")
     return ckpt
 
 
@@ -60,8 +88,8 @@ class CheckpointCB(Callback):
     """Save after each epoch's last phase; with ``resume``, continue from the saved epoch."""
     order = 30  # after the schedulers (built at order 5), so their state can be restored
 
-    def __init__(self, path, model_name, recipe=None, resume=False):
-        self.path, self.model_name, self.recipe = Path(path), model_name, recipe
+    def __init__(self, path, model_name, recipe=None, resume=False, config=None):
+        self.path, self.model_name, self.recipe, self.config = Path(path), model_name, recipe, config
         self.resume, self.resumed_from = resume, None
 
     def _metrics(self, learn):
@@ -71,7 +99,7 @@ class CheckpointCB(Callback):
         self.steps = len(learn.dls.train)
         if not (self.resume and self.path.exists()):
             return
-        ckpt = load_checkpoint(self.path, self.model_name)
+        ckpt = load_checkpoint(self.path, self.model_name, self.config)
         if (ckpt["n_epochs"], ckpt["steps_per_epoch"]) != (learn.n_epochs, self.steps):
             raise CheckpointError(
                 f"{self.path} belongs to a run of {ckpt['n_epochs']} epochs x "
@@ -105,8 +133,9 @@ class CheckpointCB(Callback):
             "format": FORMAT, "model_name": self.model_name, "recipe": self.recipe,
             "epoch": learn.epoch, "n_epochs": learn.n_epochs, "steps_per_epoch": self.steps,
             "model": _unwrap(learn.model).state_dict(), "opt": learn.opt.state_dict(),
-            "scheds": [s.state_dict() for s in _scheds(learn)],
-            "history": list(metrics.log) if metrics is not None else [],
+            "config": self.config,
+            "scheds": [_plain(s.state_dict()) for s in _scheds(learn)],
+            "history": _plain(list(metrics.log)) if metrics is not None else [],
             "loader_rng": gen.get_state() if gen is not None else None,
             "torch_rng": torch.get_rng_state(),
         }, self.path)

@@ -14,23 +14,27 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    mods = {}
-    for name, (modname, help_) in COMMANDS.items():
-        mods[name] = mod = importlib.import_module(modname)
-        p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        mod.add_arguments(p)
-    args = parser.parse_args(argv)
-    try:
-        return mods[args.command].main(args) or 0
-    except XloptError as e:  # linreg shares xlopt's errors
-        print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print(f"torch-side {args.command}: interrupted; no file was changed", file=sys.stderr)
-        return 130
+    from xlopt.core.signals import guarded
+    command = []
+
+    def body():
+        parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
+        sub = parser.add_subparsers(dest="command", required=True)
+        mods = {}
+        for name, (modname, help_) in COMMANDS.items():
+            mods[name] = mod = importlib.import_module(modname)
+            p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+            mod.add_arguments(p)
+        args = parser.parse_args(argv)
+        command.append(args.command)
+        try:
+            return mods[args.command].main(args) or 0
+        except XloptError as e:  # linreg shares xlopt's errors
+            print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
+            return e.exit_code
+    # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up (importing torch) included: one line
+    return guarded(lambda: "torch-side" + (f" {command[0]}" if command else ""), body)
 
 
 if __name__ == "__main__":

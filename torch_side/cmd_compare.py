@@ -169,6 +169,10 @@ def run(args):
     if args.workbook and not Path(args.workbook).is_file():
         raise FileNotFoundError(f"workbook {args.workbook} does not exist (build it first with "
                                 f"`xlopt build -o {args.workbook}`)")
+    if args.workbook and not str(args.workbook).lower().endswith((".xlsx", ".xlsm")):
+        raise ValueError(f"--workbook {args.workbook} must be an .xlsx or .xlsm workbook")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a folder; name a folder for compare.csv/.png")
     device = resolve_device(args.device)
     subset = args.subset or None
     dls = fashion_dls(args.bs, device, subset=subset,

@@ -81,9 +81,16 @@ def _plots(out, metrics, recorder):
     plt.close(fig)
 
 
+def _out_dir(out):
+    """--out must be a folder (or not exist yet): checked before any long work."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; name a folder for the run's outputs")
+
+
 def run(args):
     """Do the work; raises the project's errors (``main`` turns them into messages)."""
     _positive(args)
+    _out_dir(Path(args.out))
     recipe = get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
                         opt=args.opt, sched=args.sched,
                         zero_bn=args.zero_bn)
@@ -97,7 +104,8 @@ def run(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
-                        resume=args.resume)
+                        resume=args.resume, config={"opt": recipe.opt, "sched": recipe.sched,
+                                                    "lr": recipe.lr, "bs": recipe.bs})
     learn, metrics, recorder = build_learner(recipe, dls, device, progress=not args.no_progress,
                                              compile=args.compile, extra_cbs=[ckpt])
     print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "

@@ -7,6 +7,7 @@ lesson's Dataset + DataLoader pipeline for the speed comparison in bench/train_s
 """
 import functools
 import gzip
+import zlib
 import os
 import shutil
 import tempfile
@@ -58,8 +59,17 @@ def find_dataset(data_dir=None, download=False):
     cache. Otherwise raise :class:`DatasetMissingError` saying where we looked and how to
     get the files.
     """
-    tried = [Path(data_dir)] if data_dir else []
-    tried += [DEBIAN_DIR, default_cache_dir()]
+    if data_dir:  # a folder the user named is the only one looked in: never the system copy instead
+        need = ", ".join(f for v in FILES.values() for f in v[:2])
+        if not Path(data_dir).is_dir():
+            raise DatasetMissingError(f"--data-dir {data_dir} is not a folder; name the folder holding {need}, "
+                                      "or leave --data-dir out to use the installed copy")
+        if not _has_all(data_dir):
+            missing = [f for v in FILES.values() for f in v[:2] if not (Path(data_dir) / f).is_file()]
+            raise DatasetMissingError(f"--data-dir {data_dir} lacks {', '.join(missing)}; put the four "
+                                      "Fashion-MNIST IDX files there, or leave --data-dir out to use the installed copy")
+        return Path(data_dir)
+    tried = [DEBIAN_DIR, default_cache_dir()]
     for d in tried:
         if _has_all(d):
             return Path(d)
@@ -98,7 +108,11 @@ def read_idx(path):
     """Read an IDX file, gzip-compressed or not (Debian's copies are plain gzip)."""
     raw = Path(path).read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:
+            raise DatasetError(f"{path} is a damaged gzip file ({type(e).__name__}: truncated or corrupt); "
+                               "copy it again from the dataset") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DatasetError(f"{path}: not an unsigned-byte IDX file")
     ndim = raw[3]
@@ -186,7 +200,10 @@ class DataLoaders:
 
 
 def _take(x, y, n, seed):
-    if n is None or n >= len(y):
+    if n is not None and n > len(y):
+        raise DatasetError(f"--subset {n} is more than the {len(y)} images there are; pass at most {len(y)} "
+                           "(or leave it out for all)")
+    if n is None or n == len(y):
         return x, y
     idx = np.random.default_rng(seed).permutation(len(y))[:n]
     return x[idx], y[idx]

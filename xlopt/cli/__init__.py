@@ -39,16 +39,19 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        return args._main(args) or 0
-    except XloptError as e:
-        print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except BrokenPipeError:  # `xlopt run ... | head`
-        sys.stderr.close()
-        return 0
-    except KeyboardInterrupt:
-        print(f"xlopt {args.command}: interrupted; no file was changed", file=sys.stderr)
-        return 130
+    from xlopt.core.signals import guarded
+    command = []
 
+    def body():
+        args = build_parser().parse_args(argv)
+        command.append(args.command)
+        try:
+            return args._main(args) or 0
+        except XloptError as e:
+            print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
+            return e.exit_code
+        except BrokenPipeError:  # `xlopt run ... | head`
+            sys.stderr.close()
+            return 0
+    # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up included: one line, exit 130/143/129
+    return guarded(lambda: "xlopt" + (f" {command[0]}" if command else ""), body)

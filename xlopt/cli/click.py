@@ -4,32 +4,34 @@ Opens the workbook in a private headless LibreOffice, runs the same macro logic 
 (`xlopt.macros.press`: every input read and checked, the button pressed on an in-memory copy first,
 then on the sheet, whose own formulas LibreOffice recalculates), and saves. The file is written only
 when everything succeeded, through a temp file moved into place: on any error it is untouched.
-An .xlsm keeps its buttons, and its VBA project byte for byte (LibreOffice would rebuild it).
+An .xlsm keeps its buttons, charts, names and VBA project byte for byte (`xlopt.live.keep_parts`).
 """
 import os
 import re
 import time
 import zipfile
 
-from xlopt.core import buttons, sheets
+from xlopt.core import buttons, locks, sheets
 from xlopt.live import press
 from xlopt.core.atomic import replacing
-from xlopt.core.errors import BadInput
+from xlopt.core.errors import BadInput, Diverged
 
 SUFFIXES = (".xlsx", ".xlsm")
-VBA_PART = "xl/vbaProject.bin"
+MAX_TIMES = 1000  # a documented bound: 5000 epochs, minutes of LibreOffice
 
 
 def add_arguments(p):
     p.epilog = ("The carry mode is the workbook's name `carry` (=\"lesson\" or =\"full\"; the lesson's own "
                 "workbook has none: lesson) unless --carry overrides it. Exit status: 2 bad input (a cell, "
-                "a name, the file), 3 diverged, 4 LibreOffice missing; the workbook is then left as it was.")
+                "a name, the file), 3 diverged, 4 LibreOffice missing, 5 busy (--lock-timeout ran out while "
+                "another xlopt wrote the workbook); the workbook is then left as it was.")
     p.add_argument("button", choices=press.BUTTONS, help="run: five epochs a press; reset: start over")
     p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx or .xlsm (xlopt build, or the lesson's graddesc.xlsm)")
     p.add_argument("--sheet", required=True, metavar="SHEET", help=f"the sheet whose button to press: {', '.join(sheets.SHEETS)}")
-    p.add_argument("--times", type=int, default=1, help="press it this many times (default 1)")
+    p.add_argument("--times", type=int, default=1, help=f"press it this many times, 1 to {MAX_TIMES} (default 1)")
     p.add_argument("--carry", choices=buttons.CARRIES, default=None,
                    help="override the workbook's carry mode for this press")
+    locks.add_argument(p)
 
 
 # --- the work -------------------------------------------------------------------------------------
@@ -59,42 +61,40 @@ def check_path(path):
 
 
 def save(doc, path):
-    """Save over `path` atomically; an .xlsm gets its own VBA project back (LibreOffice rebuilds it)."""
-    vba = None
-    if path.lower().endswith(".xlsm"):
-        with zipfile.ZipFile(path) as z:
-            if VBA_PART in z.namelist():
-                vba = z.read(VBA_PART)
+    """Save over `path` atomically, keeping what LibreOffice would drop or rewrite: the VBA project,
+    the buttons (VML shapes, ctrlProps and their macros), the charts and the defined names."""
+    from xlopt.live import keep_parts
     with replacing(path) as tmp:
-        saved = tmp + ".xlsm" if vba is not None else tmp + os.path.splitext(path)[1]
+        saved = tmp + os.path.splitext(path)[1]
         try:
             doc.save(saved)
-            if vba is None:
-                os.replace(saved, tmp)
-            else:
-                _put_part(saved, tmp, VBA_PART, vba)
+            keep_parts.restore(path, saved, tmp)
         finally:
             if os.path.exists(saved):
                 os.remove(saved)
 
 
-def _put_part(src, dst, part, data):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info, data if info.filename == part else zin.read(info.filename))
+def click(path, button, sheet, times=1, carry=None, lo=None, lock_timeout=None):
+    """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse.
 
-
-def click(path, button, sheet, times=1, carry=None, lo=None):
-    """Press the button and save; returns a summary dict. `lo`: a running LibreOffice to reuse."""
-    from xlopt.live.lo import LibreOffice, UnoBook
-
+    The workbook is locked from its load to its save: a second writer waits (or, after
+    `lock_timeout` seconds, fails with Busy) and then presses on what the first one saved."""
     path = check_path(path)
     if times < 1:
         raise BadInput(f"--times must be at least 1, got {times}")
+    if times > MAX_TIMES:
+        raise BadInput(f"--times must be at most {MAX_TIMES}, got {times}; press again in another call")
+    with locks.locked(path, lock_timeout, "workbook"):
+        return _click(path, button, sheet, times, carry, lo)
+
+
+def _click(path, button, sheet, times, carry, lo):
+    from xlopt.live.lo import LibreOffice, UnoBook
+
     carry = carry or workbook_carry(path)
     if lo is None:
         with LibreOffice() as own:
-            return click(path, button, sheet, times, carry, own)
+            return _click(path, button, sheet, times, carry, own)
     doc = lo.load(path)
     try:
         book = UnoBook(doc, sheet)
@@ -111,7 +111,19 @@ def click(path, button, sheet, times=1, carry=None, lo=None):
 
 def main(args):
     t = time.perf_counter()
-    r = click(args.workbook, args.button, args.sheet, args.times, args.carry)
+    try:
+        r = _main_click(args)
+    except Diverged as e:  # click has no --lr: the fix is the sheet's own lr cell
+        e.args = (str(e).replace("try a smaller --lr", "type a smaller lr into the sheet's lr cell, then Reset"),)
+        raise
+    return _report(args, r, t)
+
+
+def _main_click(args):
+    return click(args.workbook, args.button, args.sheet, args.times, args.carry, lock_timeout=args.lock_timeout)
+
+
+def _report(args, r, t):
     top = ", ".join(f"{k} {v:.6g}" for k, v in r["top"].items())
     what = (f"Run x{args.times} ({buttons.EPOCHS_PER_CLICK * args.times} epochs, carry {r['carry']})"
             if args.button == "run" else "Reset")

@@ -25,3 +25,8 @@ class Diverged(XloptError):
 class MissingTool(XloptError):
     """A system part (LibreOffice, the dataset) is not installed: names the package."""
     exit_code = 4
+
+
+class Busy(XloptError):
+    """Another xlopt holds the lock on the file and --lock-timeout ran out: nothing was written."""
+    exit_code = 5

@@ -93,12 +93,25 @@ def gradrat(avg, prev):
 
 ANNEAL_THRESHOLD = 2  # gradrat above this ...
 ANNEAL_FACTOR = 4     # ... divides lr by this
+LR_FLOOR = 2.0 ** -1022  # the smallest positive normal double (sys.float_info.min)
+
+
+def annealed_lr(lr, factor=ANNEAL_FACTOR):
+    """lr after one anneal: lr / factor, unless that would fall below LR_FLOOR; then lr stays.
+
+    Quartering 1 lands on 2**-1022 exactly after 511 anneals; one more would give a subnormal, which
+    Excel's cells flush to 0 (and lr 0 stops training, which torch's optimizers refuse). So the
+    annealer stops there: the engine, the workbook's buttons and torch all call this, and lr is
+    always a positive normal number that every one of them accepts.
+    """
+    new = lr / factor
+    return where(new >= LR_FLOOR, new, lr)
 
 
 def anneal(lr, gradrat_, avg, prev, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
     """adam_ann's Run after each epoch: (new lr, new prev_grad2).
 
-    lr is divided by `factor` when the gradients' size grew past `threshold` times the best seen;
-    the best seen then becomes the current size if that is lower. Element-wise on arrays, so a
+    lr is annealed (`annealed_lr`) when the gradients' size grew past `threshold` times the best
+    seen; the best seen then becomes the current size if that is lower. Element-wise on arrays, so a
     sweep anneals every configuration at once; torch_side.sched.AutoAnneal calls it too."""
-    return where(gradrat_ > threshold, lr / factor, lr), where(avg < prev, avg, prev)
+    return where(gradrat_ > threshold, annealed_lr(lr, factor), lr), where(avg < prev, avg, prev)

@@ -3,15 +3,17 @@
 Shared by `xlopt run` and `torch-side linreg` (which passes `make_book` to recalculate with torch),
 so the same arguments and the same state file mean the same run in both.
 """
+import contextlib
 import csv
 import math
 import os
 
-from xlopt.core import buttons, sheets, state
+from xlopt.core import buttons, locks, sheets, state
 from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.errors import BadInput
 
 FORMATS = ("table", "json", "csv")
+MAX_EPOCHS = 100_000  # a documented bound: about a minute of the engine, a few of torch
 HISTORY_KEYS = ("epoch", "const", "slope", "lr", "rmse")
 
 
@@ -32,14 +34,15 @@ def add_arguments_run(p):
     p.epilog = ("Without --state every run starts from the sheet's Reset. With --state FILE the run "
                 "continues from FILE (Reset first if it does not exist) and saves the new state there, "
                 "like pressing Run again later. Exit status: 2 bad input, 3 diverged (the state file is "
-                "left as it was).")
+                "left as it was), 5 busy (--lock-timeout ran out while another xlopt wrote the state file).")
     _add_common(p, "continue from this state file and save to it (atomically)")
     p.add_argument("--epochs", type=int, default=buttons.EPOCHS_PER_CLICK,
-                   help="epochs to run (default 5: one click of Run)")
+                   help=f"epochs to run, 1 to {MAX_EPOCHS} (default 5: one click of Run)")
     p.add_argument("--lr", type=float, default=None, help="type this learning rate into the lr cell first")
     p.add_argument("--carry", choices=buttons.CARRIES, default=None,
                    help="lesson (default): carry the last row's inputs, as the lesson's macro does "
                         "(28 updates an epoch); full: carry its new b and new a")
+    locks.add_argument(p)
 
 
 def add_arguments_show(p):
@@ -94,14 +97,24 @@ def run(args, make_book=None):
         raise BadInput(f"--lr must be a finite number > 0, got {args.lr}")
     if args.epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {args.epochs}")
-    book, carry = open_book(args, make_book)
-    if args.lr is not None:
-        buttons.set_lr(book, args.lr)
-    before = len(book.read_log())
-    log = buttons.run(book, args.epochs, carry)
-    if args.state:
-        state.save(book, carry, args.state)
+    if args.epochs > MAX_EPOCHS:
+        raise BadInput(f"--epochs must be at most {MAX_EPOCHS}, got {args.epochs}; continue a longer run "
+                       "in steps with --state FILE")
+    with _state_lock(args):  # the whole read-modify-write: a second writer waits
+        book, carry = open_book(args, make_book)
+        if args.lr is not None:
+            buttons.set_lr(book, args.lr)
+        before = len(book.read_log())
+        log = buttons.run(book, args.epochs, carry)
+        if args.state:
+            state.save(book, carry, args.state)
     return result_dict(book, carry, log[before:])
+
+
+def _state_lock(args):
+    if not args.state:
+        return contextlib.nullcontext()
+    return locks.locked(args.state, getattr(args, "lock_timeout", None), "state file")
 
 
 def result_dict(book, carry, history):

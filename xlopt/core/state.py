@@ -45,6 +45,15 @@ def from_dict(d, where="state"):
             for n in (v if isinstance(v, list) else [v]):
                 if not isinstance(n, (int, float)) or isinstance(n, bool) or not math.isfinite(n):
                     raise BadInput(f"{where}: input {k!r} holds {v!r}, not a finite number")
+        lr = inputs.get("lr")
+        if isinstance(lr, (int, float)) and not lr > 0:
+            raise BadInput(f"{where}: lr is {lr!r}; lr must be a finite number > 0 (the sheets never make "
+                           "another) - fix the value, or delete the file to start from Reset")
+        for k in ("mom", "sqr_mom"):
+            v = inputs.get(k)
+            if isinstance(v, (int, float)) and not 0 <= v < 1:
+                raise BadInput(f"{where}: {k} (a beta) is {v!r}; it must be a number in [0, 1) - fix the "
+                               "value, or delete the file to start from Reset")
         if not isinstance(log, list) or not log or not all(isinstance(e, dict) and "epoch" in e for e in log):
             raise BadInput(f"{where}: the epoch log is missing or malformed")
         carry = d.get("carry", "lesson")

@@ -70,6 +70,7 @@ class LibreOffice:
              "--nolockcheck", f"-env:UserInstallation={profile_url}",
              f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, TMPDIR=os.path.join(self.profile, "tmp")),  # its lu*.tmp go with the profile
             start_new_session=True)  # its own process group: we end it, Ctrl-C in the terminal does not
         deadline = time.monotonic() + self.timeout_s
         while True:
@@ -93,31 +94,26 @@ class LibreOffice:
                 time.sleep(0.1 if in_process else 0.3)
 
     def _stop(self):
-        old = None
-        try:  # a second Ctrl-C must not leave soffice behind
-            old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        except ValueError:
-            pass  # not the main thread
-        try:
-            if self.core is not None:
-                try:
-                    self.core.terminate()
-                except Exception:
-                    pass
-            if self._remote is not None:
-                self._remote.shutdown()
-            if self.proc is not None:
-                _kill_group(self.proc)
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
-            if self.profile is not None:
-                shutil.rmtree(self.profile, ignore_errors=True)
-        finally:
-            self.core = self._remote = self.proc = self.profile = None
-            if old is not None:
-                signal.signal(signal.SIGINT, old)
+        from xlopt.core.signals import deferred
+        with deferred():  # a second Ctrl-C, SIGTERM or SIGHUP must not leave soffice behind
+            try:
+                if self.core is not None:
+                    try:
+                        self.core.terminate()
+                    except Exception:
+                        pass
+                if self._remote is not None:
+                    self._remote.shutdown()
+                if self.proc is not None:
+                    _kill_group(self.proc)
+                    try:
+                        self.proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                if self.profile is not None:
+                    shutil.rmtree(self.profile, ignore_errors=True)
+            finally:
+                self.core = self._remote = self.proc = self.profile = None
 
     def load(self, path) -> "Doc":
         if self.core is None:
@@ -140,11 +136,12 @@ PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentSystemFileLocking" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
-"""
+"""  # noqa: E501
 
 
 def _write_profile(folder):
     os.makedirs(os.path.join(folder, "user"))
+    os.makedirs(os.path.join(folder, "tmp"))
     with open(os.path.join(folder, "user", "registrymodifications.xcu"), "w", encoding="utf-8") as f:
         f.write(PROFILE_XCU)
 

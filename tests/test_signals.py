@@ -1,0 +1,99 @@
+"""SIGTERM and SIGHUP clean up exactly as Ctrl-C does; an interrupt at any moment prints one line.
+
+Real signals at several moments of a real `xlopt click` (start-up, LibreOffice starting, pressing)
+and of `xlopt run` / `torch-side linreg` start-up. Each child gets its own TMPDIR, so its soffice,
+its profile folder and any temp file are told apart from other processes on the machine.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from lo_fixtures import needs_lo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ONE_LINE = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated (SIGTERM)", 143),
+            signal.SIGHUP: ("terminated (SIGHUP)", 129)}
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def ours_alive(marker):
+    """Live processes whose command line names `marker` (our TMPDIR)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmd and state != b"Z":
+            out.append((pid, cmd))
+    return out
+
+
+def interrupt(tmp_path, argv, sig, after_s, prog):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=ROOT)
+    p = subprocess.Popen([sys.executable, "-m", *argv], cwd=tmp_path, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(after_s)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    what, code = ONE_LINE[sig]
+    if p.returncode == 0:  # it finished before the signal came: nothing to check
+        return None
+    assert err.splitlines() in ([f"{name}: {what}; no file was changed"] for name in prog), err
+    assert p.returncode == code and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while ours_alive(str(tmp)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ours_alive(str(tmp)) == []
+    assert os.listdir(tmp) == []  # no /tmp/xlopt-lo-* profile, no soffice temp file
+    return p.returncode
+
+
+@needs_lo
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize("after_s", [0.4, 1.5, 3.5])
+def test_click_interrupted_leaves_nothing(tmp_path, sig, after_s):
+    src = os.path.join(ROOT, "workbooks", "graddesc.xlsm")
+    path = tmp_path / "graddesc.xlsm"
+    shutil.copyfile(src, path)
+    before = digest(path)
+    interrupt(tmp_path, ["xlopt.cli", "click", "run", str(path), "--sheet", "adam", "--times", "4"], sig, after_s,
+              ("xlopt", "xlopt click"))
+    assert sorted(os.listdir(tmp_path)) == ["graddesc.xlsm", "tmp"]  # no .~lock.graddesc.xlsm#, no temp file
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize("argv,prog", [(["torch_side.cli", "linreg", "adam"], "torch-side"),
+                                       (["xlopt.cli", "run", "adam"], "xlopt")])
+def test_an_interrupt_during_start_up_prints_one_line(tmp_path, sig, argv, prog):
+    """Ctrl-C while the parser imports the sub-commands (torch takes a second): no traceback."""
+    interrupt(tmp_path, argv + ["--epochs", "100000"], sig, 0.25, (prog, prog + " " + argv[1]))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_xlopt_run_interrupted_keeps_the_state_file(tmp_path, sig):
+    s = tmp_path / "s.json"
+    subprocess.run([sys.executable, "-m", "xlopt.cli", "run", "adam", "--state", str(s)], cwd=tmp_path,
+                   env=dict(os.environ, PYTHONPATH=ROOT), check=True, capture_output=True)
+    before = digest(s)
+    code = interrupt(tmp_path, ["xlopt.cli", "run", "adam", "--state", str(s), "--epochs", "100000"], sig, 1.5,
+                     ("xlopt run",))
+    assert code is not None and digest(s) == before and sorted(os.listdir(tmp_path)) == ["s.json", "tmp"]
