@@ -9,7 +9,7 @@ import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from xlopt.core import sheets
+from xlopt.core import compiled, sheets
 from xlopt.core.errors import BadInput
 
 
@@ -52,33 +52,32 @@ class Pass:
 
 
 def compute_pass(sheet, data, inputs):
-    """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets)."""
+    """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets).
+
+    The rows run in `compiled.scalar_pass`, the sheet's rule trees compiled to one Python loop; a
+    row that raises is evaluated again here, cell by cell, by `_slow_row`."""
     env0 = {"lr": inputs["lr"]}
     env0.update({h: inputs[h] for h in sheet.hyper})
     state = {}
     for target, (_, keys) in sheet.targets.items():
         state.update(zip(keys, inputs[target]))
-    b, a = inputs["const"], inputs["slope"]
-    keys = [c.key for c in sheet.columns]
-    cols = {k: [] for k in ["b", "a"] + keys}
-    bad = None
-    for i, (x, y) in enumerate(zip(data.x, data.y)):
-        e = dict(env0, **state, x=x, y=y, b=b, a=a)
-        cols["b"].append(b)
-        cols["a"].append(a)
-        for c in sheet.columns:
-            try:
-                v = c.fn(e)
-            except (OverflowError, ZeroDivisionError):
-                v = math.nan  # the cell would show #NUM! or #DIV/0!
-            e[c.key] = v
-            cols[c.key].append(v)
-        if bad is None and not all(math.isfinite(e[k]) for k in keys):
-            bad = i + 1
-        b, a = e[sheet.new_b], e[sheet.new_a]
-        for k in state:
-            state[k] = e[k]
+    fn = compiled.scalar_pass(sheet)
+    cols = fn(data.x, data.y, inputs["const"], inputs["slope"], *env0.values(),
+              *(state[k] for k in sheet.state), lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
+    bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
     return Pass(cols, summaries(sheet, cols, inputs), bad)
+
+
+def _slow_row(sheet, env0, x, y, b, a, state):
+    """One row by the sheet's column functions: a cell that raises shows NaN (#NUM!, #DIV/0!)."""
+    e = dict(env0, **state, x=x, y=y, b=b, a=a)
+    for c in sheet.columns:
+        try:
+            v = c.fn(e)
+        except (OverflowError, ZeroDivisionError):
+            v = math.nan  # the cell would show #NUM! or #DIV/0!
+        e[c.key] = v
+    return tuple(e[c.key] for c in sheet.columns)
 
 
 def summaries(sheet, cols, inputs):
@@ -100,7 +99,7 @@ def default_inputs(sheet):
     """What a freshly opened workbook holds before anyone presses Reset."""
     d = {"const": 1.0, "slope": 1.0, "lr": sheet.lr_default}
     d.update({h: v for h, (_, v) in sheet.hyper.items()})
-    for target, (_, keys) in sheet.targets.items():
+    for target in sheet.targets:
         d[target] = [0.0 if target == "momtarget" else 10000.0] * 2
     if sheet.anneal:
         d["prev_grad2"] = 1.0

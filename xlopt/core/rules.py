@@ -5,7 +5,7 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
-from xlopt.core.expr import sqrt
+from xlopt.core.expr import sqrt, where
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
 
@@ -93,3 +93,13 @@ def gradrat(avg, prev):
 
 ANNEAL_THRESHOLD = 2  # gradrat above this ...
 ANNEAL_FACTOR = 4     # ... divides lr by this
+
+
+def anneal_lr(lr, gradrat, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
+    """adam_ann's Run, after each epoch: lr / factor where gradrat > threshold, else lr unchanged."""
+    return where(gradrat > threshold, lr / factor, lr)
+
+
+def keep_best(avg, prev):
+    """adam_ann's Run, after each epoch: prev_grad2 takes avg_grad2 where it is smaller (the best seen)."""
+    return where(avg < prev, avg, prev)

@@ -16,10 +16,10 @@ from xlopt.core import rules, sheets
 from xlopt.core.expr import E, sym
 
 # binary operators: precedence; Excel and LibreOffice associate left to right
-PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+PREC = {">": 0, "<": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 ATOM = 9
 # functions: template per op
-FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})"}
+FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})"}
 
 
 class NoTemplate(ValueError):
@@ -169,18 +169,18 @@ def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheet
     cells = []
     for target, j, letter in _state_row(sheet):
         cells.append(Cell(f"{letter}{first - 1}", f"={letter}{s}",
-                          val(lambda: inputs[target][j]), "state"))
+                          val(lambda target=target, j=j: inputs[target][j]), "state"))
     exprs = row_expressions(sheet)
     for i, r in enumerate(range(first, last + 1)):
         ref = _refs(row_refs(sheet, r))
         for letter, key in (("C", "b"), ("D", "a")):
             cells.append(Cell(f"{letter}{r}", "=" + carried_in(sheet, r)[letter],
-                              val(lambda: pass_.cols[key][i]), key))
+                              val(lambda key=key, i=i: pass_.cols[key][i]), key))
         for c in sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter)):
             cells.append(Cell(f"{c.letter}{r}", "=" + to_excel(exprs[c.letter], ref),
-                              val(lambda: pass_.cols[c.key][i]), c.key))
+                              val(lambda c=c, i=i: pass_.cols[c.key][i]), c.key))
     for sm, cell, e, ref in summary_expressions(sheet, n):
-        cells.append(Cell(cell, "=" + to_excel(e, ref), val(lambda: pass_.summary[sm.key]), sm.key))
+        cells.append(Cell(cell, "=" + to_excel(e, ref), val(lambda sm=sm: pass_.summary[sm.key]), sm.key))
     if sheet.name == "momentum":
         cells.append(Cell("K1", "=" + to_excel(one_minus("mom"), _refs({"mom": "J1"})),
                           val(lambda: 1 - inputs["mom"]), "one_minus_mom"))
