@@ -62,10 +62,31 @@ def _var(name):
     return "h_" + name
 
 
-def to_python(e, pow_fn=None):
+class Hoist:
+    """Sub-trees that read only lr and the hyper-parameters: the same in every row, so each is
+    computed once before the loop (`k0 = (1 - h_mom)`), with the same operations in the same order."""
+
+    def __init__(self, invariant):
+        self.invariant, self.names, self.lines = set(invariant), {}, []
+
+    def __call__(self, e, pow_fn):
+        if e.op in ("sym", "num") or not set(e.symbols()) <= self.invariant:
+            return None
+        key = repr(e)
+        if key not in self.names:
+            self.names[key] = f"k{len(self.names)}"
+            self.lines.append(f"{self.names[key]} = {to_python(e, pow_fn)}")
+        return self.names[key]
+
+
+def to_python(e, pow_fn=None, hoist=None):
     """Python source of expression `e`, every operation bracketed (the tree's order, exactly)."""
     if not isinstance(e, E):
         e = E("num", e)
+    if hoist is not None:
+        name = hoist(e, pow_fn)
+        if name is not None:
+            return name
     if e.op == "sym":
         return _var(e.args[0])
     if e.op == "num":
@@ -74,15 +95,19 @@ def to_python(e, pow_fn=None):
             raise ValueError(f"cannot print the number {v!r}")
         return f"({v!r})" if v < 0 else repr(v)
     if e.op == "sqrt":
-        return f"_sqrt({to_python(e.args[0], pow_fn)})"
+        return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
     if e.op == "where":
-        return f"_where({', '.join(to_python(a, pow_fn) for a in e.args)})"
+        return f"_where({', '.join(to_python(a, pow_fn, hoist) for a in e.args)})"
     if e.op in _BIN:
-        left, right = (to_python(a, pow_fn) for a in e.args)
+        left, right = (to_python(a, pow_fn, hoist) for a in e.args)
         if e.op == "^" and pow_fn:
             return f"{pow_fn}({left}, {right})"
         return f"({left} {_BIN[e.op]} {right})"
     raise ValueError(f"no Python template for the operation {e.op!r}")
+
+
+def _invariant(sheet):
+    return ["lr"] + list(sheet.hyper)
 
 
 def _signature(sheet):
@@ -101,7 +126,8 @@ _SCALAR = {}
 
 
 def scalar_pass(sheet):
-    """fn(X, Y, b, a, lr, *hypers, *state, slow) -> {column: list of row values} (b, a first)."""
+    """fn(X, Y, b, a, lr, *hypers, *state, slow) -> {column: list of row values} (b, a first), or
+    None when a row-invariant sub-expression raises (the caller then evaluates every row slowly)."""
     got = _SCALAR.get(id(sheet))
     if got is None or got[0] is not sheet:  # keyed by identity: a Sheet holds dicts, so it is unhashable
         got = _SCALAR[id(sheet)] = (sheet, _build_scalar(sheet))
@@ -114,9 +140,12 @@ def _build_scalar(sheet):
     state = list(sheet.state)
     lists = ["b", "a"] + keys
     L = [f"    L_{k} = []; ap_{k} = L_{k}.append" for k in lists]
-    body = [f"            c_{k} = {to_python(e)}" for k, e in trees]
+    hoist = Hoist(_invariant(sheet))
+    body = [f"            c_{k} = {to_python(e, None, hoist)}" for k, e in trees]
+    pre = ["    try:"] + [f"        {line}" for line in hoist.lines] + [
+        "    except (OverflowError, ZeroDivisionError, ValueError):", "        return None"] if hoist.lines else []
     src = "\n".join(
-        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + L + [
+        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + L + [
             "    for x, y in zip(X, Y):",
             "        try:"] + body + [
             "        except (OverflowError, ZeroDivisionError, ValueError):",
@@ -163,14 +192,16 @@ def _build_vector(sheet, ops, exact):
     trees = row_trees(sheet)
     keys = [k for k, _ in trees]
     keep = summary_columns(sheet)
-    body = [f"        c_{k} = {to_python(e, '_pow')}" for k, e in trees]
+    hoist = Hoist(_invariant(sheet))
+    body = [f"        c_{k} = {to_python(e, '_pow', hoist)}" for k, e in trees]
     if exact:
         finite = " & ".join(f"_finite(c_{k})" for k in keys)
         check = [f"        chk = _where((chk == 0) & ~({finite}), i + 1, chk)"]
         init = "    chk = 0"
-    else:
-        check = [f"        chk = chk + {' + '.join('c_' + k for k in keys)}"]
-        init = "    chk = 0.0"
+    else:  # in place: no new array per cell
+        check = [f"        chk += c_{k}" for k in keys]
+        init = "    chk = _zeros(b)"
+    init = "\n".join([init] + [f"    {line}" for line in hoist.lines])
     last = {"b": "lb", "a": "la", **{k: f"c_{k}" for k in keys}}
     src = "\n".join(
         [f"def _vpass(X, Y, {', '.join(_signature(sheet))}):", init] +
@@ -183,4 +214,4 @@ def _build_vector(sheet, ops, exact):
             f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
             f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
     return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
-                                    "_where": ops.where})
+                                    "_where": ops.where, "_zeros": ops.zeros_like})

@@ -64,8 +64,26 @@ def compute_pass(sheet, data, inputs):
     fn = compiled.scalar_pass(sheet)
     cols = fn(data.x, data.y, inputs["const"], inputs["slope"], *env0.values(),
               *(state[k] for k in sheet.state), lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
+    if cols is None:  # a cell's lr/β-only part raises: every row cell by cell
+        cols = _slow_pass(sheet, data, env0, inputs["const"], inputs["slope"], state)
     bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
     return Pass(cols, summaries(sheet, cols, inputs), bad)
+
+
+def _slow_pass(sheet, data, env0, b, a, state):
+    keys = [c.key for c in sheet.columns]
+    cols = {k: [] for k in ["b", "a"] + keys}
+    state = dict(state)
+    for x, y in zip(data.x, data.y):
+        vals = _slow_row(sheet, env0, x, y, b, a, state)
+        cols["b"].append(b)
+        cols["a"].append(a)
+        for k, v in zip(keys, vals):
+            cols[k].append(v)
+        e = dict(zip(keys, vals))
+        b, a = e[sheet.new_b], e[sheet.new_a]
+        state = {k: e[k] for k in state}
+    return cols
 
 
 def _slow_row(sheet, env0, x, y, b, a, state):
