@@ -20,6 +20,7 @@ COMMANDS = {
     "build": ("xlopt.cli.build", "write the graddesc workbook with live formulas"),
     "check": ("xlopt.cli.check", "recalculate a workbook in LibreOffice and compare it with the engine"),
     "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
+    "sweep": ("xlopt.cli.sweep", "run a sheet over a grid of hyper-parameters at once (table, heat map, sheet)"),
 }
 
 
