@@ -139,28 +139,30 @@ def _build_scalar(sheet):
     keys = [k for k, _ in trees]
     state = list(sheet.state)
     lists = ["b", "a"] + keys
-    L = [f"    L_{k} = []; ap_{k} = L_{k}.append" for k in lists]
     hoist = Hoist(_invariant(sheet))
     body = [f"            c_{k} = {to_python(e, None, hoist)}" for k, e in trees]
     pre = ["    try:"] + [f"        {line}" for line in hoist.lines] + [
         "    except (OverflowError, ZeroDivisionError, ValueError):", "        return None"] if hoist.lines else []
+    # one tuple per row, transposed into columns at the end (in C) rather than 13 appends a row
     src = "\n".join(
-        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + L + [
+        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + [
+            "    rows = []; ap = rows.append",
             "    for x, y in zip(X, Y):",
             "        try:"] + body + [
             "        except (OverflowError, ZeroDivisionError, ValueError):",
             f"            ({', '.join('c_' + k for k in keys)},) = _slow(x, y, b, a, "
             f"{{{', '.join(f'{k!r}: p_{k}' for k in state)}}})",
-            "        ap_b(b); ap_a(a)"] + [
-            f"        ap_{k}(c_{k})" for k in keys] + [
+            f"        ap((b, a, {', '.join('c_' + k for k in keys)}))",
             f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] + [
             f"        p_{k} = c_{k}" for k in state] + [
-            f"    return {{{', '.join(f'{k!r}: L_{k}' for k in lists)}}}", ""])
+            f"    return dict(zip({tuple(lists)!r}, map(list, zip(*rows))))", ""])
     return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b})
 
 
 def first_bad_row(cols, keys):
     """1-based first row where a column's value is not finite, or None."""
+    if math.isfinite(sum(map(sum, (cols[k] for k in keys)))):  # all finite (an overflow: look closer)
+        return None
     bad = None
     for k in keys:
         col = cols[k]
