@@ -98,14 +98,6 @@ def main(args, ops=None):
 
 
 # --- output -------------------------------------------------------------------------------------
-def settings_lines(r):
-    grid = "; ".join(f"{a.name} = {a.spec}" + (f" ({a.count} values)" if a.spacing != "list" else "")
-                     for a in r.axes)
-    return [f"{r.sheet}: {r.n} configurations, {r.epochs} epochs each from Reset, {r.carry} carry, "
-            f"data {r.data_name}; threshold rmse <= {r.threshold:g}",
-            f"grid: {grid}"]
-
-
 def _short(v):
     if v is None:
         return "-"
@@ -132,7 +124,7 @@ def emit(r, fmt, out=None):
         for rec in recs:
             w.writerow(["" if rec[k] is None else repr(rec[k]) if isinstance(rec[k], float) else rec[k] for k in keys])
         return
-    for line in settings_lines(r):
+    for line in r.settings_lines():
         out.write(line + "\n")
     titles = names + ["rmse", "const", "slope", "lr", "best rmse", "at epoch", f"<= {r.threshold:g} at",
                       "diverged at"]

@@ -463,6 +463,13 @@ class Sweep:
         f = np.where(np.isfinite(self.final["rmse"]), self.final["rmse"], np.inf)
         return int(np.argmin(f)) if np.isfinite(f).any() else None
 
+    def settings_lines(self):
+        """The settings in two lines (printed above the table, and on the workbook's sheet)."""
+        grid = "; ".join(f"{a.name} = {a.spec}" + (f" ({a.count} values)" if a.spacing != "list" else "")
+                         for a in self.axes)
+        return [f"{self.sheet}: {self.n} configurations, {self.epochs} epochs each from Reset, {self.carry} "
+                f"carry, data {self.data_name}; threshold rmse <= {self.threshold:g}", f"grid: {grid}"]
+
     def record(self, i):
         """Configuration i as one plain dict (None for values it does not have)."""
         def num(v):
