@@ -10,7 +10,8 @@ from xlopt.core import rules
 from xlopt.core.expr import E, sym
 
 RULES = [f for _, f in inspect.getmembers(rules, inspect.isfunction) if f.__module__ == rules.__name__]
-OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
+OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow,
+       ">": operator.gt, "<": operator.lt}
 
 
 def evaluate(e, env):
@@ -21,6 +22,9 @@ def evaluate(e, env):
         return e.args[0]
     if e.op == "sqrt":
         return math.sqrt(evaluate(e.args[0], env))
+    if e.op == "where":
+        c, a, b = (evaluate(x, env) for x in e.args)
+        return a if c else b
     return OPS[e.op](*(evaluate(a, env) for a in e.args))
 
 
@@ -48,6 +52,13 @@ def test_float_numpy_and_formula_agree(f):
     assert set(tree.symbols()) == set(names)                 # the tree reads exactly its operands
     assert np.array_equal(as_numpy, [as_float, as_float])   # numpy float64: same bits
     assert evaluate(tree, vals) == as_float                  # the formula tree: same bits
+
+
+@pytest.mark.parametrize("gradrat, lr", [(2.5, 0.25), (2.0, 1.0), (math.nan, 1.0)])
+def test_anneal_lr_is_the_buttons_if(gradrat, lr):
+    assert rules.anneal_lr(1.0, gradrat) == lr
+    assert rules.anneal_lr(np.array([1.0, 1.0]), np.array([gradrat, 0.5])).tolist() == [lr, 1.0]
+    assert rules.keep_best(np.array([1.0, 3.0]), np.array([2.0, 2.0])).tolist() == [1.0, 2.0]
 
 
 def test_order_of_operations_is_kept():

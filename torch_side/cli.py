@@ -10,6 +10,7 @@ COMMANDS = {
     "linreg": ("torch_side.cmd_linreg", "the spreadsheet's linear model solved online by the torch optimizers"),
     "train": ("torch_side.cmd_train", "train a lesson recipe (ResNet on Fashion-MNIST)"),
     "compare": ("torch_side.cmd_compare", "optimizers x schedulers on a ResNet"),
+    "sweep": ("torch_side.cmd_sweep", "xlopt sweep on torch float64 tensors (--device cuda where present)"),
 }
 
 

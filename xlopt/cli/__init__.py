@@ -22,6 +22,7 @@ COMMANDS = {
     "check": ("xlopt.cli.check", "recalculate a workbook in LibreOffice and compare it with the engine"),
     "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
     "install-libreoffice": ("xlopt.cli.install_lo", "make the .xlsm's Run/Reset buttons work in LibreOffice Calc"),
+    "sweep": ("xlopt.cli.sweep", "run a sheet over a grid of hyper-parameters at once (table, heat map, sheet)"),
 }
 
 

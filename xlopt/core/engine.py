@@ -9,7 +9,7 @@ import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from xlopt.core import sheets
+from xlopt.core import compiled, sheets
 from xlopt.core.errors import BadInput
 
 
@@ -52,33 +52,60 @@ class Pass:
 
 
 def compute_pass(sheet, data, inputs):
-    """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets)."""
+    """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets).
+
+    The rows run in `compiled.scalar_pass`, the sheet's rule trees compiled to one Python loop; a
+    row that raises is evaluated again here, cell by cell, by `_slow_row`."""
     env0 = {"lr": inputs["lr"]}
     env0.update({h: inputs[h] for h in sheet.hyper})
     state = {}
     for t in sheet.targets:
         state.update(zip(t.keys, inputs[t.name]))
-    b, a = inputs["const"], inputs["slope"]
+    top = (inputs["const"], inputs["slope"], *env0.values(), *(state[k] for k in sheet.state))
+    last = _LAST_ROWS.get(id(sheet))
+    if last is not None and last[0] is sheet and last[1] == top and last[2] == (data.x, data.y):
+        cols, bad = last[3], last[4]  # same row inputs (adam_ann's recalculation after keeping lr)
+    else:
+        fn = compiled.scalar_pass(sheet)
+        cols = fn(data.x, data.y, *top, lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
+        if cols is None:  # a cell's lr/β-only part raises: every row cell by cell
+            cols = _slow_pass(sheet, data, env0, inputs["const"], inputs["slope"], state)
+        bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
+        _LAST_ROWS[id(sheet)] = (sheet, top, (list(data.x), list(data.y)), cols, bad)
+    return Pass({k: list(v) for k, v in cols.items()}, summaries(sheet, cols, inputs), bad)
+
+
+# sheet id -> (sheet, row inputs, data, columns, bad row) of the last pass: the rows are a pure
+# function of those, so a recalculation that changed only a summary's input (prev_grad2) reuses them
+_LAST_ROWS = {}
+
+
+def _slow_pass(sheet, data, env0, b, a, state):
     keys = [c.key for c in sheet.columns]
     cols = {k: [] for k in ["b", "a"] + keys}
-    bad = None
-    for i, (x, y) in enumerate(zip(data.x, data.y)):
-        e = dict(env0, **state, x=x, y=y, b=b, a=a)
+    state = dict(state)
+    for x, y in zip(data.x, data.y):
+        vals = _slow_row(sheet, env0, x, y, b, a, state)
         cols["b"].append(b)
         cols["a"].append(a)
-        for c in sheet.columns:
-            try:
-                v = c.fn(e)
-            except (OverflowError, ZeroDivisionError):
-                v = math.nan  # the cell would show #NUM! or #DIV/0!
-            e[c.key] = v
-            cols[c.key].append(v)
-        if bad is None and not all(math.isfinite(e[k]) for k in keys):
-            bad = i + 1
+        for k, v in zip(keys, vals):
+            cols[k].append(v)
+        e = dict(zip(keys, vals))
         b, a = e[sheet.new_b], e[sheet.new_a]
-        for k in state:
-            state[k] = e[k]
-    return Pass(cols, summaries(sheet, cols, inputs), bad)
+        state = {k: e[k] for k in state}
+    return cols
+
+
+def _slow_row(sheet, env0, x, y, b, a, state):
+    """One row by the sheet's column functions: a cell that raises shows NaN (#NUM!, #DIV/0!)."""
+    e = dict(env0, **state, x=x, y=y, b=b, a=a)
+    for c in sheet.columns:
+        try:
+            v = c.fn(e)
+        except (OverflowError, ZeroDivisionError):
+            v = math.nan  # the cell would show #NUM! or #DIV/0!
+        e[c.key] = v
+    return tuple(e[c.key] for c in sheet.columns)
 
 
 def summaries(sheet, cols, inputs):

@@ -23,6 +23,7 @@ class E:
     __mul__, __rmul__ = _bin("*"), _bin("*", True)
     __truediv__, __rtruediv__ = _bin("/"), _bin("/", True)
     __pow__, __rpow__ = _bin("^"), _bin("^", True)
+    __gt__, __lt__ = _bin(">"), _bin("<")  # comparisons build nodes too (for `where`); no __eq__
     del _bin
 
     def __repr__(self):
@@ -62,6 +63,24 @@ def sqrt(x):
     if isinstance(x, float):
         return math.sqrt(x) if x >= 0 else math.nan
     return x ** 0.5 if isinstance(x, int) else x.sqrt() if hasattr(x, "sqrt") else _np_sqrt(x)
+
+
+def where(cond, a, b):
+    """Element-wise choice: `a` where `cond` holds, else `b`, for every operand kind a rule may see.
+
+    The scalar-only `a if cond else b` of a button, written so the same decision also runs over
+    numpy arrays or torch tensors of configurations (a sweep). Both branches are evaluated, so
+    they must be plain values; a NaN condition is False, as `if` reads it.
+    """
+    if isinstance(cond, (bool, int, float)) or type(cond).__name__ == "bool_":
+        return a if cond else b
+    if isinstance(cond, E) or isinstance(a, E) or isinstance(b, E):
+        return E("where", lift(cond) if not isinstance(cond, E) else cond, lift(a), lift(b))
+    if hasattr(cond, "new_tensor"):  # torch
+        import torch
+        return torch.where(cond, a, b)
+    import numpy as np
+    return np.where(cond, a, b)
 
 
 def _np_sqrt(x):

@@ -16,10 +16,10 @@ from xlopt.core import rules, sheets
 from xlopt.core.expr import E, sym
 
 # binary operators: precedence; Excel and LibreOffice associate left to right
-PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+PREC = {">": 0, "<": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 ATOM = 9
 # functions: template per op
-FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})"}
+FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})"}
 
 
 class NoTemplate(ValueError):

@@ -1,0 +1,220 @@
+"""A sheet's rule trees printed once as Python source and compiled: the engine's fast pass.
+
+The columns of a sheet are evaluated on `expr.sym` symbols (as the Excel printer does), which gives
+one expression tree per column built by the very functions in `xlopt.core.rules`. Those trees are
+printed as Python with every operation bracketed, so Python evaluates exactly the operations the
+rules perform, in the same order, and the values are the same to the bit. Two functions are made
+from the same trees:
+
+- `scalar_pass(sheet)`: the whole 29-row loop on Python floats, one function, no dict per row. A row
+  that raises (an overflowing `**`, a division by zero, a negative √) is evaluated again by the
+  sheet's own column functions, which turn each failing cell into NaN as the workbook shows an error.
+- `vector_pass(sheet, ops)`: the same loop over arrays of configurations (numpy or torch): every
+  operand may be an array, `^` goes through `ops.pow` (exact libm pow, see `xlopt.core.sweep`) and
+  √ through `ops.sqrt`. It keeps only the columns the summaries read, the last row's values, and
+  a running sum of every cell (a cheap "all finite?" test; an exact per-row scan is the `exact=True`
+  variant, run only on the configurations whose sum was not finite).
+
+Symbols: x, y, b, a (the row's inputs), lr and the hyper-parameters, `prev:k` for a carried state
+column k not yet computed in this row (the previous row's value), `col:k` for a column computed
+earlier in the row.
+"""
+import math
+
+from xlopt.core.expr import E, sym
+
+_BIN = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", ">": ">", "<": "<"}
+
+
+def row_trees(sheet):
+    """[(column key, expression)] of one data row, in the sheet's evaluation order."""
+    env = {k: sym(k) for k in ("x", "y", "b", "a", "lr")}
+    env.update({h: sym(h) for h in sheet.hyper})
+    env.update({k: sym("prev:" + k) for k in sheet.state})
+    out = []
+    for c in sheet.columns:
+        out.append((c.key, c.fn(env)))
+        env[c.key] = sym("col:" + c.key)
+    return out
+
+
+def summary_columns(sheet):
+    """The columns the sheet's summaries read (evaluated on symbols)."""
+    env = {"lr": sym("lr"), "const": sym("const"), "slope": sym("slope")}
+    env.update({e.name: sym(e.name) for e in sheet.extras})
+    env.update({h: sym(h) for h in sheet.hyper})
+    env.update({c.key: sym("col:" + c.key) for c in sheet.columns})
+    env.update({t.name: (sym(t.name + ":0"), sym(t.name + ":1")) for t in sheet.targets})
+    used = []
+    for sm in sheet.summaries:
+        e = sm.fn(env)
+        used += [s[4:] for s in (e.symbols() if isinstance(e, E) else []) if s.startswith("col:")]
+        env[sm.key] = sym(sm.key)
+    return list(dict.fromkeys(used))
+
+
+def _var(name):
+    if name.startswith("prev:"):
+        return "p_" + name[5:]
+    if name.startswith("col:"):
+        return "c_" + name[4:]
+    if name in ("x", "y", "b", "a"):
+        return name
+    return "h_" + name
+
+
+class Hoist:
+    """Sub-trees that read only lr and the hyper-parameters: the same in every row, so each is
+    computed once before the loop (`k0 = (1 - h_mom)`), with the same operations in the same order."""
+
+    def __init__(self, invariant):
+        self.invariant, self.names, self.lines = set(invariant), {}, []
+
+    def __call__(self, e, pow_fn):
+        if e.op in ("sym", "num") or not set(e.symbols()) <= self.invariant:
+            return None
+        key = repr(e)
+        if key not in self.names:
+            self.names[key] = f"k{len(self.names)}"
+            self.lines.append(f"{self.names[key]} = {to_python(e, pow_fn)}")
+        return self.names[key]
+
+
+def to_python(e, pow_fn=None, hoist=None):
+    """Python source of expression `e`, every operation bracketed (the tree's order, exactly)."""
+    if not isinstance(e, E):
+        e = E("num", e)
+    if hoist is not None:
+        name = hoist(e, pow_fn)
+        if name is not None:
+            return name
+    if e.op == "sym":
+        return _var(e.args[0])
+    if e.op == "num":
+        v = e.args[0]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"cannot print the number {v!r}")
+        return f"({v!r})" if v < 0 else repr(v)
+    if e.op == "sqrt":
+        return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
+    if e.op == "where":
+        return f"_where({', '.join(to_python(a, pow_fn, hoist) for a in e.args)})"
+    if e.op in _BIN:
+        left, right = (to_python(a, pow_fn, hoist) for a in e.args)
+        if e.op == "^" and pow_fn:
+            return f"{pow_fn}({left}, {right})"
+        return f"({left} {_BIN[e.op]} {right})"
+    raise ValueError(f"no Python template for the operation {e.op!r}")
+
+
+def _invariant(sheet):
+    return ["lr"] + list(sheet.hyper)
+
+
+def _signature(sheet):
+    return ["b", "a", "h_lr"] + [f"h_{h}" for h in sheet.hyper] + [f"p_{k}" for k in sheet.state]
+
+
+def _compile(src, name, glob):
+    code = compile(src, f"<xlopt.compiled {name}>", "exec")
+    ns = dict(glob)
+    exec(code, ns)
+    return ns[name]
+
+
+# --- the engine's pass, on floats -----------------------------------------------------------------
+_SCALAR = {}
+
+
+def scalar_pass(sheet):
+    """fn(X, Y, b, a, lr, *hypers, *state, slow) -> {column: list of row values} (b, a first), or
+    None when a row-invariant sub-expression raises (the caller then evaluates every row slowly)."""
+    got = _SCALAR.get(id(sheet))
+    if got is None or got[0] is not sheet:  # keyed by identity: a Sheet holds dicts, so it is unhashable
+        got = _SCALAR[id(sheet)] = (sheet, _build_scalar(sheet))
+    return got[1]
+
+
+def _build_scalar(sheet):
+    trees = row_trees(sheet)
+    keys = [k for k, _ in trees]
+    state = list(sheet.state)
+    lists = ["b", "a"] + keys
+    hoist = Hoist(_invariant(sheet))
+    body = [f"            c_{k} = {to_python(e, None, hoist)}" for k, e in trees]
+    pre = ["    try:"] + [f"        {line}" for line in hoist.lines] + [
+        "    except (OverflowError, ZeroDivisionError, ValueError):", "        return None"] if hoist.lines else []
+    # one tuple per row, transposed into columns at the end (in C) rather than 13 appends a row
+    src = "\n".join(
+        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + [
+            "    rows = []; ap = rows.append",
+            "    for x, y in zip(X, Y):",
+            "        try:"] + body + [
+            "        except (OverflowError, ZeroDivisionError, ValueError):",
+            f"            ({', '.join('c_' + k for k in keys)},) = _slow(x, y, b, a, "
+            f"{{{', '.join(f'{k!r}: p_{k}' for k in state)}}})",
+            f"        ap((b, a, {', '.join('c_' + k for k in keys)}))",
+            f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] + [
+            f"        p_{k} = c_{k}" for k in state] + [
+            f"    return dict(zip({tuple(lists)!r}, map(list, zip(*rows))))", ""])
+    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b})
+
+
+def first_bad_row(cols, keys):
+    """1-based first row where a column's value is not finite, or None."""
+    if math.isfinite(sum(map(sum, (cols[k] for k in keys)))):  # all finite (an overflow: look closer)
+        return None
+    bad = None
+    for k in keys:
+        col = cols[k]
+        if not all(map(math.isfinite, col)):
+            i = next(i for i, v in enumerate(col) if not math.isfinite(v))
+            bad = i + 1 if bad is None else min(bad, i + 1)
+    return bad
+
+
+# --- the same pass over arrays of configurations --------------------------------------------------
+_VECTOR = {}
+
+
+def vector_pass(sheet, ops, exact=False):
+    """fn(X, Y, b, a, lr, *hypers, *state) -> (columns the summaries read, last row's values, check).
+
+    check: with exact=False a running sum of every cell (finite if every cell is finite, possibly
+    not finite by overflow when they all are: then ask again with exact=True); with exact=True the
+    1-based first row with a non-finite cell per configuration (0: none).
+    """
+    key = (id(sheet), ops.name, exact)
+    got = _VECTOR.get(key)
+    if got is None or got[0] is not sheet:
+        got = _VECTOR[key] = (sheet, _build_vector(sheet, ops, exact))
+    return got[1]
+
+
+def _build_vector(sheet, ops, exact):
+    trees = row_trees(sheet)
+    keys = [k for k, _ in trees]
+    keep = summary_columns(sheet)
+    hoist = Hoist(_invariant(sheet))
+    body = [f"        c_{k} = {to_python(e, '_pow', hoist)}" for k, e in trees]
+    if exact:
+        finite = " & ".join(f"_finite(c_{k})" for k in keys)
+        check = [f"        chk = _where((chk == 0) & ~({finite}), i + 1, chk)"]
+        init = "    chk = 0"
+    else:  # in place: no new array per cell
+        check = [f"        chk += c_{k}" for k in keys]
+        init = "    chk = _zeros(b)"
+    init = "\n".join([init] + [f"    {line}" for line in hoist.lines])
+    last = {"b": "lb", "a": "la", **{k: f"c_{k}" for k in keys}}
+    src = "\n".join(
+        [f"def _vpass(X, Y, {', '.join(_signature(sheet))}):", init] +
+        [f"    L_{k} = []" for k in keep] + [
+            "    for i, (x, y) in enumerate(zip(X, Y)):"] + body + check +
+        [f"        L_{k}.append(c_{k})" for k in keep] + [
+            "        lb, la = b, a",
+            f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] +
+        [f"        p_{k} = c_{k}" for k in sheet.state] + [
+            f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
+            f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
+    return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
+                                    "_where": ops.where, "_zeros": ops.zeros_like})
