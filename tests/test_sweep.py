@@ -19,7 +19,7 @@ def test_squares_are_libms_pow_bits():
 
 
 def test_grid_spec_forms():
-    axes = sweep.parse_grid(sheets.ADAM, ["lr=1e-4..1:5:log,mom=0.5,0.9", "sqr_mom=0.5..0.99:3"])
+    axes = sweep.parse_grid(sheets.get("adam"), ["lr=1e-4..1:5:log,mom=0.5,0.9", "sqr_mom=0.5..0.99:3"])
     assert [a.name for a in axes] == ["lr", "mom", "sqr_mom"]
     assert axes[0].values()[0] == 1e-4 and axes[0].values()[-1] == 1.0 and len(axes[0].values()) == 5
     assert axes[1].values() == [0.5, 0.9]

@@ -107,13 +107,3 @@ def colsumsq(col):
         t += v * v
     return t
 
-
-def where(cond, a, b):
-    """a where cond holds, else b, for every operand kind a rule may see (element-wise on arrays)."""
-    if isinstance(cond, bool) or type(cond).__name__ == "bool_":
-        return a if cond else b
-    if type(cond).__module__.startswith("torch"):
-        import torch
-        return torch.where(cond, a, b)
-    import numpy as np
-    return np.where(cond, a, b)

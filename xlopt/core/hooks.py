@@ -13,7 +13,6 @@ class Anneal:
     writes = ("lr", "prev_grad2")
 
     def __call__(self, book):
-        lr, prev = rules.anneal(book.get("lr"), book.get("gradrat"), book.get("avg_grad2"),
-                                book.get("prev_grad2"), self.threshold, self.factor)
-        book.set("lr", lr)
-        book.set("prev_grad2", prev)
+        avg, prev = book.get("avg_grad2"), book.get("prev_grad2")
+        book.set("lr", rules.anneal_lr(book.get("lr"), book.get("gradrat"), self.threshold, self.factor))
+        book.set("prev_grad2", rules.keep_best(avg, prev))

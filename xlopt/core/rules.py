@@ -105,13 +105,16 @@ def annealed_lr(lr, factor=ANNEAL_FACTOR):
     always a positive normal number that every one of them accepts.
     """
     new = lr / factor
-    return where(new >= LR_FLOOR, new, lr)
+    return where(new < LR_FLOOR, lr, new)
 
 
-def anneal(lr, gradrat_, avg, prev, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
-    """adam_ann's Run after each epoch: (new lr, new prev_grad2).
+def anneal_lr(lr, gradrat_, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
+    """adam_ann's Run after each epoch: lr annealed (`annealed_lr`) where the gradients' size grew
+    past `threshold` times the best seen, else unchanged. Element-wise on arrays (a sweep anneals
+    every configuration at once); torch_side.sched.AutoAnneal calls it too."""
+    return where(gradrat_ > threshold, annealed_lr(lr, factor), lr)
 
-    lr is annealed (`annealed_lr`) when the gradients' size grew past `threshold` times the best
-    seen; the best seen then becomes the current size if that is lower. Element-wise on arrays, so a
-    sweep anneals every configuration at once; torch_side.sched.AutoAnneal calls it too."""
-    return where(gradrat_ > threshold, annealed_lr(lr, factor), lr), where(avg < prev, avg, prev)
+
+def keep_best(avg, prev):
+    """adam_ann's Run after each epoch: prev_grad2 takes avg_grad2 where it is smaller (the best seen)."""
+    return where(avg < prev, avg, prev)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlopt.core import buttons, compiled, rules, sheets
+from xlopt.core import buttons, compiled, sheets
 from xlopt.core.engine import Data, default_inputs, outputs, summaries
 from xlopt.core.errors import BadInput
 
@@ -419,6 +419,67 @@ def _merge(ops, old, new, idx):
     out = ops.copy(old)
     ops.put(out, idx, new)
     return out
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+@dataclass
+class Sweep:
+    sheet: str
+    carry: str
+    epochs: int
+    threshold: float
+    axes: list
+    grid: dict            # name -> values (one axis each)
+    configs: dict         # name -> np.ndarray of each configuration's value (first axis slowest)
+    rmse: np.ndarray      # (epochs, n) rmse after each epoch (nan once diverged)
+    final: dict           # rmse, const, slope, lr -> (n,) (nan where diverged)
+    best_rmse: np.ndarray
+    best_epoch: np.ndarray  # 0: none
+    hit_epoch: np.ndarray   # first epoch with rmse <= threshold, 0: none
+    div_epoch: np.ndarray   # -1: never
+    div_row: np.ndarray
+    data_name: str = "lesson"
+
+    @property
+    def n(self):
+        return len(self.best_rmse)
+
+    def shape(self):
+        return tuple(a.count for a in self.axes)
+
+    def best(self):
+        """Index of the configuration with the lowest final rmse (None if every one diverged)."""
+        f = np.where(np.isfinite(self.final["rmse"]), self.final["rmse"], np.inf)
+        return int(np.argmin(f)) if np.isfinite(f).any() else None
+
+    def settings_lines(self):
+        """The settings in two lines (printed above the table, and on the workbook's sheet)."""
+        grid = "; ".join(f"{a.name} = {a.spec}" + (f" ({a.count} values)" if a.spacing != "list" else "")
+                         for a in self.axes)
+        return [f"{self.sheet}: {self.n} configurations, {self.epochs} epochs each from Reset, {self.carry} "
+                f"carry, data {self.data_name}; threshold rmse <= {self.threshold:g}", f"grid: {grid}"]
+
+    def record(self, i):
+        """Configuration i as one plain dict (None for values it does not have)."""
+        def num(v):
+            v = float(v)
+            return v if math.isfinite(v) else None
+        d = {name: float(v[i]) for name, v in self.configs.items()}
+        d.update({f"final_{k}": num(v[i]) for k, v in self.final.items()})
+        d["best_rmse"] = num(self.best_rmse[i])
+        d["best_epoch"] = int(self.best_epoch[i]) or None
+        d["hit_epoch"] = int(self.hit_epoch[i]) or None
+        d["diverged_epoch"] = int(self.div_epoch[i]) if self.div_epoch[i] >= 0 else None
+        d["diverged_row"] = int(self.div_row[i]) if self.div_epoch[i] >= 0 else None
+        return d
+
+    def records(self):
+        return [self.record(i) for i in range(self.n)]
+
+
+RECORD_KEYS = ("final_rmse", "final_const", "final_slope", "final_lr", "best_rmse", "best_epoch",
+               "hit_epoch", "diverged_epoch", "diverged_row")
+
 
 
 def grid_values(axes):
