@@ -31,22 +31,37 @@ from torch_side import optim
 DTYPE = torch.float64
 
 
+# Each sheet's optimizer as data: a class of torch_side.optim, the keyword arguments read from the
+# sheet's inputs (keyword -> input name, or a tuple of input names for a tuple value) and the fixed
+# ones. make_optimizer calls getattr(torch_side.optim, CLASS)(params, **from_inputs, **fixed).
+SHEET_OPTIMIZERS = {
+    "basic": ("SGD", {"lr": "lr"}, {}),
+    "momentum": ("Momentum", {"lr": "lr", "momentum": "mom"}, {}),
+    "rmsprop": ("RMSprop", {"lr": "lr", "alpha": "sqr_mom"}, {"eps": 0., "sheet": True}),
+    "adam": ("Adam", {"lr": "lr", "betas": ("mom", "sqr_mom")}, {"eps": 0., "bias_correction": False}),
+    "adam_ann": ("Adam", {"lr": "lr", "betas": ("mom", "sqr_mom")}, {"eps": 0., "bias_correction": False}),
+}
+
+
+def optimizer_kwargs(sheet_name, inputs):
+    """(class name, keyword arguments) of the sheet's optimizer, with its inputs' values."""
+    if sheet_name not in SHEET_OPTIMIZERS:
+        raise BadInput(f"no torch optimizer for sheet {sheet_name!r}")
+    cls, from_inputs, fixed = SHEET_OPTIMIZERS[sheet_name]
+    kw = {k: tuple(inputs[n] for n in v) if isinstance(v, tuple) else inputs[v] for k, v in from_inputs.items()}
+    return cls, {**kw, **fixed}
+
+
 def make_optimizer(sheet, params, inputs):
     """The sheet's own variant of its optimizer, with its hyper-parameters from the inputs."""
-    lr = inputs["lr"]
+    cls, kw = optimizer_kwargs(sheet.name, inputs)
+    lr = kw.get("lr")
     try:
-        if sheet.name == "basic":
-            return optim.SGD(params, lr=lr)
-        if sheet.name == "momentum":
-            return optim.Momentum(params, lr=lr, momentum=inputs["mom"])
-        if sheet.name == "rmsprop":
-            return optim.RMSProp(params, lr=lr, beta=inputs["sqr_mom"], eps=0., sheet=True)
-        if sheet.name in ("adam", "adam_ann"):
-            return optim.Adam(params, lr=lr, betas=(inputs["mom"], inputs["sqr_mom"]), eps=0.,
-                              bias_correction=False)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")  # a sheet needs a step
+        return getattr(optim, cls)(params, **kw)
     except ValueError as e:
         raise BadInput(f"sheet {sheet.name!r}: {e}") from None
-    raise BadInput(f"no torch optimizer for sheet {sheet.name!r}")
 
 
 # state key of the optimizer -> (target name, the sheet's two state columns b, a)
@@ -83,7 +98,7 @@ def torch_pass(sheet, data, inputs):
                                         erra1, rules.finite_diff(erra1, loss.detach())]))
         opt.step()
         row.insert(3, p.detach().clone())  # new b, new a
-        row += [opt.state[p][k].clone() for k in state_cols]
+        row += [opt.state[p][opt.state_name(k)].clone() for k in state_cols]
         rows.append(row)
     cols = {n: [] for n in names}
     for i, row in enumerate(rows):
