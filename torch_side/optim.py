@@ -272,7 +272,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         return loss
 
     def _step_loop(self, group, params):
-        exact = self.EXACT_SQRT and any(p.dtype == torch.float64 and p.device.type == "cpu" for p in params)
+        exact = self.EXACT_SQRT and any(p.dtype in (torch.float64, torch.complex128) and p.device.type == "cpu"
+                                        for p in params)
         with exact_sqrt_mode() if exact else contextlib.nullcontext():
             for p in params:
                 st = self._prepare(p, group)

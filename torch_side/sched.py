@@ -257,6 +257,14 @@ class AutoAnneal(LRScheduler):
         self.annealed = []  # the step numbers at which lr was divided
         super().__init__(opt, last_epoch)
 
+    def state_dict(self):
+        sd = super().state_dict()
+        sd["annealed"] = list(sd["annealed"])  # a copy: LRScheduler's state_dict is shallow
+        return sd
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict({**state_dict, "annealed": list(state_dict["annealed"])})
+
     def check(self):
         """Measure, anneal if the ratio exceeds the threshold, keep the lowest size. True if annealed."""
         size = grad2_size(sqr_avgs(self.optimizer))
