@@ -513,3 +513,49 @@ def test_autoanneal_composes_and_resumes():
     # still 3x the best (best only ever falls): annealed again, and ExponentialLR's factor applied
     assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"] == pytest.approx(0.5 / 4 * 0.5 / 4)
     assert s2._schedulers[1].annealed == [1, 2]
+
+
+# --- the foreach evaluator itself -------------------------------------------------------------------------
+def test_foreach_evaluate_matches_tensor_arithmetic_for_every_form():
+    """Each operand mix the evaluator knows, against the same expression on each tensor (fma off:
+    bit for bit), including in-place reuse of an input its output replaces."""
+    from torch_side.foreach import evaluate, sym
+    g = torch.Generator().manual_seed(3)
+    xs = [torch.rand(5, generator=g, dtype=F64) + 0.5 for _ in range(3)]
+    ys = [torch.rand(5, generator=g, dtype=F64) + 0.5 for _ in range(3)]
+
+    def exprs(x, y):
+        return [2.0 - x, 3.0 / y, x / y * 0.5 + y ** 2, (x - y) ** 3, y - 0.25 * x / (x + 1.0),
+                1.5 * x + y * 0.5, x * x]
+    want = [exprs(x, y) for x, y in zip(xs, ys)]
+    got = evaluate([(e, None) for e in exprs(sym("x"), sym("y"))], {"x": xs, "y": ys}, fma=False)
+    for k in range(len(got)):
+        assert all(torch.equal(got[k][i], want[i][k]) for i in range(3)), k
+    x0 = [x.clone() for x in xs]
+    evaluate([(sym("x") * 0.5 + 0.25 * sym("y"), "x")], {"x": xs, "y": ys}, fma=False)  # in place
+    assert all(torch.equal(x, a * 0.5 + 0.25 * b) for x, a, b in zip(xs, x0, ys))
+
+
+def test_foreach_evaluate_refuses_what_it_cannot_do():
+    from torch_side.foreach import evaluate, sym
+    from xlopt.expr import E
+    with pytest.raises(TypeError, match="no operation 'sum'"):
+        evaluate([(E("sum", sym("x")), None)], {"x": [torch.ones(2)]})
+    with pytest.raises(TypeError, match="no list exponent"):
+        evaluate([(2.0 ** sym("x") * sym("x") ** sym("x"), None)], {"x": [torch.ones(2)]})
+
+
+# --- the named choices of train/compare keep their tuned settings ---------------------------------------
+def test_opt_choices_spell_out_the_lesson_settings():
+    from torch_side.opt_choices import opt_func, sched_cbs
+    p = [torch.zeros(2, requires_grad=True)]
+    adam = opt_func("adam", wd=0.1)(p, lr=1e-2)
+    assert isinstance(adam, optim.Adam) and adam.defaults["betas"] == (0.9, 0.99)
+    assert adam.defaults["decoupled_weight_decay"] and adam.defaults["weight_decay"] == 0.1
+    assert opt_func("rmsprop")(p, lr=1e-3).defaults["alpha"] == 0.9
+    opt = opt_func("sgd")(p, lr=0.1)
+    cb = sched_cbs("onecycle", 100, 0.5)[0]
+    s = cb.sched_factory(opt)
+    assert not s.cycle_momentum and opt.param_groups[0]["momentum"] == 0
+    peak = max(range(100), key=lambda i: s.values_at(i)[0][0])
+    assert peak == 24  # 25 % warm-up, as these choices were tuned
