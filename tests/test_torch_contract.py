@@ -559,3 +559,14 @@ def test_opt_choices_spell_out_the_lesson_settings():
     assert not s.cycle_momentum and opt.param_groups[0]["momentum"] == 0
     peak = max(range(100), key=lambda i: s.values_at(i)[0][0])
     assert peak == 24  # 25 % warm-up, as these choices were tuned
+
+
+def test_each_sheets_optimizer_is_a_class_name_and_plain_keywords():
+    from torch_side.linreg import SHEET_OPTIMIZERS, optimizer_kwargs
+    from xlopt import sheets, state
+    assert set(SHEET_OPTIMIZERS) == set(sheets.SHEETS)
+    for name in sheets.SHEETS:
+        cls, kw = optimizer_kwargs(name, state.fresh(name).inputs)
+        assert all(isinstance(v, (int, float, bool, tuple)) for v in kw.values()), name
+        opt = getattr(optim, cls)([torch.zeros(2, dtype=F64, requires_grad=True)], **kw)
+        assert opt.defaults["lr"] == kw["lr"]
