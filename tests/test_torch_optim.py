@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from torch_side.optim import SGD, Adam, Momentum, RMSProp, exact_sqrt
+from torch_side.optim import SGD, Adam, AdamW, Momentum, RMSprop, exact_sqrt
 from xlopt.core import rules
 
 F64 = torch.float64
@@ -48,11 +48,11 @@ def max_rel(a, b):
     (lambda p: Adam(p, lr=1e-2, betas=(0.9, 0.999), eps=1e-8), lambda p: torch.optim.Adam(p, lr=1e-2)),
     (lambda p: Adam(p, lr=3e-3, betas=(0.8, 0.99), eps=1e-6),
      lambda p: torch.optim.Adam(p, lr=3e-3, betas=(0.8, 0.99), eps=1e-6)),
-    (lambda p: Adam(p, lr=1e-2, betas=(0.9, 0.999), weight_decay=0.1),
+    (lambda p: AdamW(p, lr=1e-2, weight_decay=0.1),
      lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1)),
-    (lambda p: Adam(p, lr=1e-2, betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-2),
+    (lambda p: Adam(p, lr=1e-2, betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-2, decoupled_weight_decay=True),
      lambda p: torch.optim.AdamW(p, lr=1e-2, betas=(0.9, 0.99), eps=1e-8)),
-    (lambda p: RMSProp(p, lr=1e-3, beta=0.99, eps=1e-8), lambda p: torch.optim.RMSprop(p, lr=1e-3)),
+    (lambda p: RMSprop(p, lr=1e-3), lambda p: torch.optim.RMSprop(p, lr=1e-3)),
     (lambda p: SGD(p, lr=1e-2), lambda p: torch.optim.SGD(p, lr=1e-2)),
 ], ids=["adam", "adam-betas-eps", "adamw", "adamw-default-wd", "rmsprop", "sgd"])
 def test_usual_variants_equal_pytorch(ours, theirs):
@@ -74,7 +74,7 @@ def test_momentum_is_the_lerp_form():
         m = m * 0.9 + (1 - 0.9) * g
         p = p - m * 0.1
         opt.step()
-        assert torch.equal(w.detach(), p) and torch.equal(opt.state[w]["grad_avg"], m)
+        assert torch.equal(w.detach(), p) and torch.equal(opt.state[w]["momentum_buffer"], m)
 
 
 # --- the sheets' variants are the sheets' formulas -------------------------------------------------
@@ -88,13 +88,13 @@ def _one_step(opt_cls, seeds, **kw):
 
 
 def test_rmsprop_sheet_divides_by_the_previous_average():
-    new, st = _one_step(RMSProp, {"sqr_avg": [10000.0, 20000.0]}, lr=0.02, beta=0.9, sheet=True)
+    new, st = _one_step(RMSprop, {"sqr_avg": [10000.0, 20000.0]}, lr=0.02, alpha=0.9, eps=0., sheet=True)
     assert new == [rules.scaled_step(1.0, -86.0, 0.02, 10000.0), rules.scaled_step(1.0, -1204.0, 0.02, 20000.0)]
-    assert st["sqr_avg"].tolist() == [rules.ewma(10000.0, 86.0 ** 2, 0.9), rules.ewma(20000.0, 1204.0 ** 2, 0.9)]
+    assert st["square_avg"].tolist() == [rules.ewma(10000.0, 86.0 ** 2, 0.9), rules.ewma(20000.0, 1204.0 ** 2, 0.9)]
 
 
 def test_rmsprop_usual_updates_first_and_adds_eps():
-    new, _ = _one_step(RMSProp, {"sqr_avg": [4.0, 9.0]}, lr=0.02, beta=0.9, eps=1e-3)
+    new, _ = _one_step(RMSprop, {"sqr_avg": [4.0, 9.0]}, lr=0.02, alpha=0.9, eps=1e-3)
     s = [rules.ewma(4.0, 86.0 ** 2, 0.9), rules.ewma(9.0, 1204.0 ** 2, 0.9)]
     assert new == pytest.approx([rules.scaled_step_eps(1.0, g, 0.02, v, 1e-3) for g, v in zip((-86.0, -1204.0), s)],
                                 rel=1e-15)
@@ -106,17 +106,20 @@ def test_adam_sheet_variant_no_bias_correction_no_eps():
     m = [rules.ewma(0.5, -86.0, 0.9), rules.ewma(-3.0, -1204.0, 0.9)]
     v = [rules.ewma(10000.0, 86.0 ** 2, 0.95), rules.ewma(10000.0, 1204.0 ** 2, 0.95)]
     assert new == [rules.scaled_step(1.0, m[0], 1.0, v[0]), rules.scaled_step(1.0, m[1], 1.0, v[1])]
-    assert st["grad_avg"].tolist() == m and st["step"] == 1
+    assert st["exp_avg"].tolist() == m and st["step"] == 1
 
 
 def test_init_state_rejects_unknown_keys_and_broadcasts():
     p = torch.zeros(3, dtype=F64, requires_grad=True)
     opt = Adam([p], lr=1.0)
     opt.init_state(p, sqr_avg=10000.0)
-    assert opt.state[p]["sqr_avg"].tolist() == [10000.0] * 3
-    with pytest.raises(ValueError, match="keeps no state 'momentum'"):
+    assert opt.state[p]["exp_avg_sq"].tolist() == [10000.0] * 3
+    opt.init_state(p, exp_avg=1.0)  # PyTorch's name or the lesson's
+    assert opt.state[p]["exp_avg"].tolist() == [1.0] * 3
+    with pytest.raises(ValueError, match="keeps no state 'momentum'; its state is exp_avg, exp_avg_sq, "
+                                         r"grad_avg \(= exp_avg\), sqr_avg \(= exp_avg_sq\)"):
         opt.init_state(p, momentum=[0.0] * 3)
-    with pytest.raises(ValueError, match="its state is empty"):
+    with pytest.raises(ValueError, match="its state is momentum_buffer$"):
         SGD([p], lr=1.0).init_state(p, grad_avg=0.0)
 
 
@@ -124,16 +127,20 @@ def test_init_state_rejects_unknown_keys_and_broadcasts():
 @pytest.mark.parametrize("make_opt", [
     lambda p: SGD(p, lr=1e-2),
     lambda p: Momentum(p, lr=1e-2, momentum=0.85),
-    lambda p: RMSProp(p, lr=1e-3, beta=0.9),
-    lambda p: RMSProp(p, lr=1e-3, beta=0.9, sheet=True),
+    lambda p: RMSprop(p, lr=1e-3, alpha=0.9),
+    lambda p: RMSprop(p, lr=1e-3, alpha=0.9, eps=0., sheet=True),
     lambda p: Adam(p, lr=1e-2),
     lambda p: Adam(p, lr=1e-2, betas=(0.9, 0.9), eps=0., bias_correction=False),
-    lambda p: Adam(p, lr=1e-2, weight_decay=0.05),
-], ids=["sgd", "momentum", "rmsprop", "rmsprop-sheet", "adam", "adam-sheet", "adamw"])
+    lambda p: AdamW(p, lr=1e-2, weight_decay=0.05),
+    lambda p: SGD(p, lr=1e-2, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda p: RMSprop(p, lr=1e-3, centered=True, momentum=0.5),
+    lambda p: Adam(p, lr=1e-2, foreach=True),
+], ids=["sgd", "momentum", "rmsprop", "rmsprop-sheet", "adam", "adam-sheet", "adamw", "sgd-nesterov",
+        "rmsprop-centered-momentum", "adam-foreach"])
 def test_state_dict_round_trip_resumes_bit_exactly(make_opt):
     def seeded(params):
         opt = make_opt(params)
-        if isinstance(opt, RMSProp) and opt.defaults["sheet"]:
+        if isinstance(opt, RMSprop) and opt.defaults["sheet"]:
             for p in params:
                 opt.init_state(p, sqr_avg=1.0)
         return opt
@@ -202,14 +209,14 @@ P = [torch.zeros(2, requires_grad=True)]
 
 
 @pytest.mark.parametrize("make, words", [
-    (lambda: SGD(P, lr=0), "lr must be a finite number > 0, got 0"),
-    (lambda: SGD(P, lr=-1e-3), "lr must be a finite number > 0"),
-    (lambda: Adam(P, lr=math.nan), "lr must be a finite number > 0"),
-    (lambda: Adam(P, lr=math.inf), "lr must be a finite number > 0"),
+    (lambda: SGD(P, lr=-1e-3), "lr must be a finite number >= 0, got -0.001"),
+    (lambda: Adam(P, lr=math.nan), "lr must be a finite number >= 0"),
+    (lambda: Adam(P, lr=math.inf), "lr must be a finite number >= 0"),
+    (lambda: Adam(P, lr=torch.tensor(0.1)), "lr as a Tensor is not supported"),
     (lambda: Momentum(P, lr=0.1, momentum=1.0), r"momentum must be a number in \[0, 1\)"),
     (lambda: Momentum(P, lr=0.1, momentum=-0.1), r"momentum must be a number in \[0, 1\)"),
-    (lambda: RMSProp(P, lr=0.1, beta=1.5), r"beta must be a number in \[0, 1\)"),
-    (lambda: RMSProp(P, lr=0.1, eps=-1.0), "eps must be a finite number >= 0"),
+    (lambda: RMSprop(P, lr=0.1, alpha=1.5), r"alpha must be a number in \[0, 1\]"),
+    (lambda: RMSprop(P, lr=0.1, eps=-1.0), "eps must be a finite number >= 0"),
     (lambda: Adam(P, lr=0.1, betas=(1.0, 0.9)), r"betas\[0\] must be a number in \[0, 1\)"),
     (lambda: Adam(P, lr=0.1, betas=(0.9, -0.01)), r"betas\[1\] must be a number in \[0, 1\)"),
     (lambda: Adam(P, lr=0.1, betas=(0.9, math.nan)), r"betas\[1\] must be a number in \[0, 1\)"),
@@ -225,6 +232,8 @@ def test_bad_param_group_is_not_added():
     opt = Adam(P, lr=0.1)
     with pytest.raises(ValueError, match="lr must be"):
         opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": -1.0})
+    with pytest.raises(ValueError, match="Adam has no hyper-parameter 'beta1'"):
+        opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "beta1": 0.5})
     assert len(opt.param_groups) == 1
 
 

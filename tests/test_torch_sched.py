@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
-from torch_side.optim import SGD, Adam, Momentum, RMSProp
+from torch_side.optim import SGD, Adam, Momentum, RMSprop
 from torch_side.sched import AutoAnneal, CosineAnnealing, OneCycle, grad2_size
 from xlopt.core import buttons, rules, state
 
@@ -124,8 +124,12 @@ def test_onecycle_state_dict_round_trip():
 
 
 @pytest.mark.parametrize("make, words", [
-    (lambda: OneCycle(make_opt("sgd"), 0.5, 100), "neither a 'momentum' nor a 'betas'"),
-    (lambda: OneCycle(RMSProp([torch.zeros(1, requires_grad=True)], lr=0.1), 0.5, 100), "cycle_momentum=False"),
+    (lambda: OneCycle(torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]), 0.5, 100),
+     "neither a 'momentum' nor a 'betas'"),
+    (lambda: OneCycle(torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]), 0.5, 100), "cycle_momentum=False"),
+    (lambda: OneCycle(make_opt("adam"), 0.5), "give total_steps, or epochs and steps_per_epoch"),
+    (lambda: OneCycle(make_opt("adam"), 0.5, epochs=2, steps_per_epoch=0), "steps_per_epoch must be a positive"),
+    (lambda: OneCycle(make_opt("adam"), 0.5, 10, pct_start=1.5), r"pct_start must be a number in \[0, 1\]"),
     (lambda: OneCycle(make_opt("adam"), 0.5, 0), "total_steps must be a positive integer"),
     (lambda: OneCycle(make_opt("adam"), -0.5, 10), "max_lr must be a finite number > 0"),
     (lambda: OneCycle(make_opt("adam"), 0.5, 10, anneal_strategy="exp"), "anneal_strategy"),
@@ -192,10 +196,10 @@ def _stepped(opt_cls, **kw):
 
 def test_autoanneal_threshold_factor_and_best():
     p, opt = _stepped(Adam)
-    key = "sqr_avg"
+    key = "exp_avg_sq"
     sched = AutoAnneal(opt, threshold=2., factor=4.)
     first = sched.best
-    assert first == pytest.approx(3 * math.sqrt(1 - 0.99)) and opt.param_groups[0]["lr"] == 1.0
+    assert first == pytest.approx(3 * math.sqrt(1 - 0.999)) and opt.param_groups[0]["lr"] == 1.0
     opt.state[p][key] = opt.state[p][key] * 4.4  # √ grows 2.098× > 2: anneal
     sched.step()
     assert opt.param_groups[0]["lr"] == 0.25 and sched.ratio > 2 and sched.best == first

@@ -43,8 +43,12 @@ def make_optimizer(sheet, params, inputs):
     """The sheet's own variant of its optimizer, as its definition's TorchSpec names it."""
     if sheet.torch is None:
         raise BadInput(f"sheet {sheet.name!r} names no torch optimizer (its definition has no TorchSpec)")
+    kw = optimizer_kwargs(sheet, inputs)
+    lr = kw.get("lr")
     try:
-        return getattr(optim, sheet.torch.cls)(params, **optimizer_kwargs(sheet, inputs))
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")  # a sheet needs a step
+        return getattr(optim, sheet.torch.cls)(params, **kw)
     except ValueError as e:
         raise BadInput(f"sheet {sheet.name!r}: {e}") from None
 
@@ -78,7 +82,7 @@ def torch_pass(sheet, data, inputs):
         row = {"b": top[0].item(), "a": top[1].item(), "g_b": grad[0].item(), "g_a": grad[1].item(),
                "new_b": p[0].item(), "new_a": p[1].item()}
         for k, keys in state_cols.items():
-            row.update(zip(keys, opt.state[p][k].tolist()))
+            row.update(zip(keys, opt.state[p][opt.state_name(k)].tolist()))
         env = dict(env0, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])
         for c in others:  # in evaluation order: a column may read an earlier one
             env[c.key] = c.fn(env)

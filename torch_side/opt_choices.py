@@ -3,7 +3,10 @@
 The lesson's optimizers are the sheets' own: each sheet definition's TorchSpec names its class and
 the name it is offered under (``compare``), and a sheet with a per-epoch hook (adam_ann) adds the
 automatic annealer. Schedules are torch_side/sched.py; AdamW and the constant schedule are
-PyTorch's own.
+PyTorch's own. Each definition's TorchSpec also spells out the settings
+these comparisons were tuned with (``compare_kwargs``) where they differ from PyTorch's defaults:
+Adam's betas (0.9, 0.99) with decoupled weight decay, RMSprop's alpha 0.9; a 1cycle warm-up of
+25 % of the steps.
 """
 from functools import partial
 
@@ -25,7 +28,8 @@ SCHEDULERS = ("constant", "cosine", "onecycle", "anneal")
 DEFAULT_LR = {**{name: s.torch.compare_lr for name, s in _SHEETS.items()}, "adamw": 1e-2}
 LESSON_OPTS = tuple(name for name, s in _SHEETS.items() if s.lesson is not None)  # the lesson's five
 
-_OURS = {name: getattr(optim, s.torch.cls) for name, s in _SHEETS.items()}
+_OURS = {name: partial(getattr(optim, s.torch.cls), **s.torch.compare_kwargs) for name, s in _SHEETS.items()}
+_DECOUPLED = tuple(n for n, s in _SHEETS.items() if s.torch.compare_kwargs.get("decoupled_weight_decay"))
 ANNEALED = tuple(name for name, s in _SHEETS.items() if s.after_epoch is not None)  # adam-anneal
 
 
@@ -45,13 +49,15 @@ def opt_func(name, wd=0.):
     if name == "adamw":
         return partial(torch.optim.AdamW, weight_decay=wd if wd else 1e-2)
     ours = _OURS[name]
-    if "weight_decay" in _OURS[name].__init__.__code__.co_varnames and wd:
-        return partial(ours, weight_decay=wd)
+_OURS = {name: partial(getattr(optim, s.torch.cls), **s.torch.compare_kwargs) for name, s in _SHEETS.items()}
+_DECOUPLED = tuple(n for n, s in _SHEETS.items() if s.torch.compare_kwargs.get("decoupled_weight_decay"))
+ANNEALED = tuple(name for name, s in _SHEETS.items() if s.after_epoch is not None)  # adam-anneal
     return ours
 
 
 def _has_momentum(opt):
-    return "momentum" in opt.defaults or "betas" in opt.defaults
+    """β1, or a momentum actually in use (plain SGD and RMSprop have the key at 0: leave it there)."""
+    return "betas" in opt.defaults or opt.defaults.get("momentum", 0) > 0
 
 
 # optimizers with squared-gradient averages (what the annealer reads)
@@ -60,7 +66,8 @@ MIN_ONECYCLE_STEPS = 8  # fewer, and a 25 % warm-up phase has no length (0/0 in 
 
 
 def _onecycle(opt, max_lr, total_steps):
-    return sched.OneCycle(opt, max_lr=max_lr, total_steps=total_steps, cycle_momentum=_has_momentum(opt))
+    return sched.OneCycle(opt, max_lr=max_lr, total_steps=total_steps, pct_start=0.25,
+                          cycle_momentum=_has_momentum(opt))
 
 
 def sched_cbs(name, total_steps, max_lr, opt_name=None):

@@ -1,18 +1,24 @@
 """Learning-rate schedules written from scratch as `torch.optim.lr_scheduler.LRScheduler` subclasses.
 
   CosineAnnealing(opt, T_max, eta_min=0.)     lr_t = η_min + (base − η_min)·(1 + cos(π·t/T_max))/2
-  OneCycle(opt, max_lr, total_steps, ...)     warm up from max_lr/div_factor to max_lr, anneal to
+  OneCycle(opt, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3, ...)
+                                              PyTorch's OneCycleLR signature and defaults: warm up
+                                              from max_lr/div_factor to max_lr, anneal to
                                               max_lr/div_factor/final_div_factor; momentum (or
-                                              Adam's β1) cycles the other way
+                                              β1) cycles the other way
   AutoAnneal(opt, threshold=2., factor=4.)    adam_ann's automatic annealer, for any optimizer
 
-CosineAnnealing and OneCycle compute every value in closed form from the step count, so they equal
-PyTorch's CosineAnnealingLR (which updates recursively) and OneCycleLR to ~1e-15 over whole
-schedules, and they work with any optimizer: PyTorch's or `torch_side.optim`'s. Like PyTorch's,
-OneCycle cycles ``group['momentum']`` when the optimizer has that key, else ``group['betas'][0]``.
+They work with any optimizer, PyTorch's or `torch_side.optim`'s, and compose as PyTorch's own
+schedulers do: each reads the current ``group['lr']`` (CosineAnnealing in PyTorch's chainable
+form, AutoAnneal dividing it), so they can be stepped together with StepLR, MultiStepLR,
+ExponentialLR, LinearLR, inside ChainedScheduler or SequentialLR, and saved with ``state_dict``.
+CosineAnnealing equals CosineAnnealingLR and OneCycle equals OneCycleLR to ~1e-15 over whole
+schedules. Like PyTorch's, OneCycle cycles ``group['betas'][0]`` when the optimizer has betas,
+else ``group['momentum']``.
 """
 import math
 
+import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from xlopt.core import rules
@@ -43,84 +49,128 @@ def lin_anneal(start, end, pct):
 
 
 class CosineAnnealing(LRScheduler):
-    """lr = η_min + (base_lr − η_min)·(1 + cos(π·t/T_max))/2 at step t (periodic past T_max)."""
+    """lr = η_min + (base_lr − η_min)·(1 + cos(π·t/T_max))/2 at step t (periodic past T_max).
+
+    PyTorch's chainable form, as CosineAnnealingLR: each step scales the CURRENT ``lr − η_min`` by
+    the ratio of successive cosine values, so what another scheduler does to lr (StepLR's decay,
+    a LinearLR warm-up, ChainedScheduler, SequentialLR) carries through. Used alone — as long as
+    no one else has changed lr — each value is the closed form itself (no rounding accumulates over
+    long schedules); ``step(epoch)`` and SequentialLR's restarts use the closed form too.
+    """
 
     def __init__(self, opt, T_max, eta_min=0., last_epoch=-1):
-        if not isinstance(T_max, int) or T_max <= 0:
+        if not isinstance(T_max, int) or isinstance(T_max, bool) or T_max <= 0:
             raise ValueError(f"T_max must be a positive integer, got {T_max!r}")
-        if not math.isfinite(eta_min) or eta_min < 0:
+        if not isinstance(eta_min, (int, float)) or not math.isfinite(eta_min) or eta_min < 0:
             raise ValueError(f"eta_min must be a finite number >= 0, got {eta_min!r}")
         self.T_max, self.eta_min = T_max, eta_min
+        self.alone = True  # nobody else has changed lr: the closed form is exact
         super().__init__(opt, last_epoch)
 
-    def get_lr(self):
+    def _get_closed_form_lr(self):
         t = self.last_epoch
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
                 for base in self.base_lrs]
 
-    _get_closed_form_lr = get_lr
+    def get_lr(self):
+        t, T, lrs = self.last_epoch, self.T_max, [g["lr"] for g in self.optimizer.param_groups]
+        if t == 0:
+            self.alone = self.alone and lrs == list(self.base_lrs)
+            return lrs
+        if self.alone and lrs == list(getattr(self, "_last_lr", lrs)):
+            return self._get_closed_form_lr()
+        self.alone = False
+        if self._step_count == 1 and t > 0:  # built with last_epoch > 0
+            return self._get_closed_form_lr()
+        if (t - 1 - T) % (2 * T) == 0:  # leaving the minimum, where the ratio would be 0/0
+            return [lr + (base - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for lr, base in zip(lrs, self.base_lrs)]
+        return [(1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T)) * (lr - self.eta_min)
+                + self.eta_min for lr in lrs]
+
+
+def _copy(v):
+    return v.clone() if isinstance(v, torch.Tensor) else v
 
 
 class OneCycle(LRScheduler):
-    """The 1cycle policy (fastai's two phases by default, the paper's three with three_phase=True).
+    """The 1cycle policy with PyTorch's OneCycleLR signature, defaults and param-group keys.
 
-    Phase ends (in steps): pct_start·total − 1, then total − 1; with three_phase: pct_start·total − 1,
+    ``total_steps``, or ``epochs`` and ``steps_per_epoch``. Phase ends (in steps):
+    pct_start·total − 1, then total − 1; with three_phase: pct_start·total − 1,
     2·pct_start·total − 2, total − 1. Within a phase, pct runs from 0 to 1 and lr (and momentum)
-    follow `cos_anneal` or `lin_anneal` between the phase's end points:
+    follow `cos_anneal` or `lin_anneal` between the phase's end points, read from the param group
+    (``initial_lr`` = max_lr/div_factor, ``max_lr``, ``min_lr`` = initial_lr/final_div_factor,
+    ``max_momentum``, ``base_momentum``, written there at construction as PyTorch does):
 
         phase      lr                                momentum / β1
-        1          max_lr/div → max_lr               max_momentum → base_momentum
+        1          initial_lr → max_lr               max_momentum → base_momentum
         2          max_lr → min_lr                   base_momentum → max_momentum
-        (3-phase)  max_lr → max_lr/div, then → min_lr    base → max, then max → max
+        (3-phase)  max_lr → initial_lr, then → min_lr    base → max, then max → max
+
+    Momentum is cycled when the optimizer has a ``'betas'`` hyper-parameter (β1) or else a
+    ``'momentum'`` one; the bounds are taken as given (PyTorch checks none). Arguments given as
+    tensors are copied, never kept by reference.
     """
 
-    def __init__(self, opt, max_lr, total_steps, pct_start=0.25, anneal_strategy="cos",
-                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.,
-                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
-        if not isinstance(total_steps, int) or total_steps <= 0:
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
-        if not isinstance(pct_start, (int, float)) or not 0 <= pct_start <= 1:
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25., final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        def posint(name, v):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if total_steps is not None:
+            posint("total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            posint("epochs", epochs)
+            posint("steps_per_epoch", steps_per_epoch)
+            total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("give total_steps, or epochs and steps_per_epoch")
+        if not isinstance(pct_start, (int, float)) or isinstance(pct_start, bool) or not 0 <= pct_start <= 1:
             raise ValueError(f"pct_start must be a number in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.cycle_momentum, self.three_phase = cycle_momentum, three_phase
-        self.max_lrs = _per_group("max_lr", opt, max_lr)
-        for v in self.max_lrs:
-            if not math.isfinite(v) or v <= 0:
+        max_lrs = [_copy(v) for v in _per_group("max_lr", optimizer, max_lr)]
+        for v in max_lrs:
+            if not math.isfinite(float(v)) or float(v) <= 0:
                 raise ValueError(f"max_lr must be a finite number > 0, got {v!r}")
-        self.initial_lrs = [m / div_factor for m in self.max_lrs]
-        self.min_lrs = [i / final_div_factor for i in self.initial_lrs]
         up = float(pct_start * total_steps) - 1
-        # (end step, lr from, lr to, momentum from, momentum to); 'i' initial, 'M' max, 'm' min
-        # lr, 'hi' max_momentum, 'lo' base_momentum
+        # (end step, lr from, lr to, momentum from, momentum to): param-group keys, as PyTorch's
         if three_phase:
-            self.phases = [(up, "i", "M", "hi", "lo"), (float(2 * pct_start * total_steps) - 2, "M", "i", "lo", "hi"),
-                           (total_steps - 1, "i", "m", "hi", "hi")]
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
+                            "max_momentum"),
+                           (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self.phases = [(up, "i", "M", "hi", "lo"), (total_steps - 1, "M", "m", "lo", "hi")]
-        if cycle_momentum:
-            if "momentum" in opt.defaults:
-                self.momentum_key = "momentum"
-            elif "betas" in opt.defaults:
-                self.momentum_key = "betas"
-            else:
-                raise ValueError(f"cycle_momentum=True, but {type(opt).__name__} has neither a 'momentum' "
-                                 "nor a 'betas' hyper-parameter: pass cycle_momentum=False")
-            self.max_momentums = _per_group("max_momentum", opt, max_momentum)
-            self.base_momentums = _per_group("base_momentum", opt, base_momentum)
-            for v in self.max_momentums + self.base_momentums:
-                if not 0 <= v < 1:
-                    raise ValueError(f"momentum bounds must lie in [0, 1), got {v!r}")
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         if last_epoch == -1:
-            for group, lr in zip(opt.param_groups, self.initial_lrs):
-                group["initial_lr"] = lr
-        super().__init__(opt, last_epoch)
+            for group, m in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = m / div_factor
+                group["max_lr"] = m
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"cycle_momentum=True, but {type(optimizer).__name__} has neither a "
+                                 "'momentum' nor a 'betas' hyper-parameter: pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.momentum_key = "betas" if self.use_beta1 else "momentum"
+            maxs = [_copy(v) for v in _per_group("max_momentum", optimizer, max_momentum)]
+            bases = [_copy(v) for v in _per_group("base_momentum", optimizer, base_momentum)]
+            if last_epoch == -1:
+                for group, hi, lo in zip(optimizer.param_groups, maxs, bases):
+                    self._set_momentum(group, hi)
+                    group["max_momentum"], group["base_momentum"] = hi, lo
+        super().__init__(optimizer, last_epoch)
 
-    def _ends(self, i):
-        return {"i": self.initial_lrs[i], "M": self.max_lrs[i], "m": self.min_lrs[i],
-                "hi": self.max_momentums[i] if self.cycle_momentum else None,
-                "lo": self.base_momentums[i] if self.cycle_momentum else None}
+    def _set_momentum(self, group, m):
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
 
     def values_at(self, step):
         """[(lr, momentum or None) per group] at `step` (0 … total_steps)."""
@@ -133,26 +183,19 @@ class OneCycle(LRScheduler):
                 break
             start = end
         pct = (step - start) / (end - start)
-        out = []
-        for i in range(len(self.max_lrs)):
-            e = self._ends(i)
-            out.append((anneal(e[lr0], e[lr1], pct),
-                        anneal(e[m0], e[m1], pct) if self.cycle_momentum else None))
-        return out
+        return [(anneal(g[lr0], g[lr1], pct), anneal(g[m0], g[m1], pct) if self.cycle_momentum else None)
+                for g in self.optimizer.param_groups]
 
     def get_lr(self):
         values = self.values_at(self.last_epoch)
         if self.cycle_momentum:
             for group, (_, m) in zip(self.optimizer.param_groups, values):
-                if self.momentum_key == "momentum":
-                    group["momentum"] = m
-                else:
-                    group["betas"] = (m, *group["betas"][1:])
+                self._set_momentum(group, m)
         return [lr for lr, _ in values]
 
 
 # --- adam_ann's annealer, generalised -------------------------------------------------------------
-SQR_AVG_KEYS = ("sqr_avg", "exp_avg_sq", "square_avg")  # ours, torch Adam/AdamW, torch RMSprop
+SQR_AVG_KEYS = ("exp_avg_sq", "square_avg")  # Adam/AdamW, RMSprop: ours and torch.optim's alike
 
 
 def grad2_size(sq_avgs):
@@ -214,6 +257,14 @@ class AutoAnneal(LRScheduler):
         self.annealed = []  # the step numbers at which lr was divided
         super().__init__(opt, last_epoch)
 
+    def state_dict(self):
+        sd = super().state_dict()
+        sd["annealed"] = list(sd["annealed"])  # a copy: LRScheduler's state_dict is shallow
+        return sd
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict({**state_dict, "annealed": list(state_dict["annealed"])})
+
     def check(self):
         """Measure, anneal if the ratio exceeds the threshold, keep the lowest size. True if annealed."""
         size = grad2_size(sqr_avgs(self.optimizer))
@@ -221,12 +272,11 @@ class AutoAnneal(LRScheduler):
             self.best = size
         self.size, self.ratio = size, rules.gradrat(size, self.best)
         hit = self.ratio > self.threshold
+        for group in self.optimizer.param_groups:  # the sheet's own rules: adam_ann's Run
+            group["lr"] = rules.anneal_lr(group["lr"], self.ratio, self.threshold, self.factor)
         if hit:
-            for group in self.optimizer.param_groups:
-                group["lr"] = group["lr"] / self.factor
             self.annealed.append(self.last_epoch)
-        if size < self.best:
-            self.best = size
+        self.best = rules.keep_best(size, self.best)
         return hit
 
     def get_lr(self):

@@ -81,6 +81,32 @@ def decay(p, lr, wd):
     return p * (1 - lr * wd)
 
 
+# --- PyTorch's optimizer options (torch_side.optim): SGD's heavy ball, L2, centred RMSprop -------
+def l2(g, p, wd):
+    """L2 weight decay (torch.optim's ``weight_decay``): the gradient of wd/2·p² added to g."""
+    return g + wd * p
+
+
+def heavy_ball(buf, g, momentum, dampening):
+    """torch.optim.SGD's momentum buffer: buf·μ + (1−dampening)·g (dampening = μ is `ewma`)."""
+    return buf * momentum + (1 - dampening) * g
+
+
+def nesterov(g, buf, momentum):
+    """Nesterov's look-ahead direction from the buffer: g + μ·buf."""
+    return g + momentum * buf
+
+
+def centered(sq_avg, avg):
+    """Centred RMSprop's variance estimate: the average of g² minus the square of g's average."""
+    return sq_avg - avg ** 2
+
+
+def rms_momentum(buf, g, sq_avg, momentum, eps):
+    """RMSprop with momentum: buf·μ + g/(√avg + ε); the step is then p − buf·lr (`sgd_step`)."""
+    return buf * momentum + g / (sqrt(sq_avg) + eps)
+
+
 # --- adam_ann's automatic annealer ---------------------------------------------------------------
 def avg_grad2(sq_avg_b, sq_avg_a):
     """The size of the squared-gradient averages, √s_b + √s_a."""

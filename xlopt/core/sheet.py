@@ -76,13 +76,15 @@ class TorchSpec:
     `cls` names a class in torch_side.optim; `inputs` maps a keyword to the sheet input (or tuple
     of inputs) it takes; `fixed` holds constant keywords; `seeds` maps the optimizer's state key to
     the target that seeds it; `compare` is the name torch-side compare offers it under, with
-    `compare_lr` its peak learning rate on the lesson's ResNets."""
+    `compare_lr` its peak learning rate on the lesson's ResNets and `compare_kwargs` the settings
+    those comparisons were tuned with where they differ from PyTorch's defaults."""
     cls: str
     inputs: dict
     fixed: dict = field(default_factory=dict)
     seeds: dict = field(default_factory=dict)
     compare: object = None
     compare_lr: object = None
+    compare_kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

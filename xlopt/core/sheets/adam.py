@@ -20,7 +20,8 @@ STATE = {"m_b": "J", "m_a": "K", "s_b": "L", "s_a": "M"}
 TARGETS = (Target("momtarget", "momlast", ("m_b", "m_a"), 0.0),
            Target("gradtarget", "ms_last", ("s_b", "s_a"), 10000.0))
 TORCH = dict(inputs={"lr": "lr", "betas": ("mom", "sqr_mom")}, fixed={"eps": 0., "bias_correction": False},
-             seeds={"grad_avg": "momtarget", "sqr_avg": "gradtarget"})
+             seeds={"grad_avg": "momtarget", "sqr_avg": "gradtarget"},
+             compare_kwargs={"betas": (0.9, 0.99), "decoupled_weight_decay": True})
 LESSON_NAMES = ("const", "slope", "lr", "lastconst", "lastslope", "momlast", "momtarget", "ms_last", "gradtarget")
 
 SHEET = Sheet(

@@ -22,7 +22,8 @@ SHEET = Sheet(
         "rmsprop: divide each step by the square root of a running average of the squared gradients "
         "(columns J, K), new = old - grad*lr/SQRT(previous average). Parameters with big gradients take "
         "smaller steps, so one learning rate suits both b and a. The error and rmse are in column L."),
-    torch=TorchSpec("RMSProp", {"lr": "lr", "beta": "sqr_mom"}, {"eps": 0., "sheet": True},
-                    seeds={"sqr_avg": "gradtarget"}, compare="rmsprop", compare_lr=3e-3),
+    torch=TorchSpec("RMSprop", {"lr": "lr", "alpha": "sqr_mom"}, {"eps": 0., "sheet": True},
+                    seeds={"sqr_avg": "gradtarget"}, compare="rmsprop", compare_lr=3e-3,
+                    compare_kwargs={"alpha": 0.9}),
     lesson=Lesson(("const", "slope", "lastconst", "lastslope", "ms_last", "gradtarget"), ("A", "K")),
 )
