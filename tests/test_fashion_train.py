@@ -96,10 +96,11 @@ def test_cuda_asked_for_but_absent(tmp_path, capsys, monkeypatch):
 def test_dataset_missing(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(D, "DEBIAN_DIR", tmp_path / "absent")
     monkeypatch.setenv("XLOPT_DATA", str(tmp_path / "cache"))
-    assert _train(tmp_path / "o", "--recipe", "resnet-5ep", "--data-dir",
-                  str(tmp_path / "empty")) == 2
+    assert _train(tmp_path / "o", "--recipe", "resnet-5ep") == 2  # no installed copy, no --data-dir
     err = _err(capsys)
     assert "dataset-fashion-mnist" in err and "absent" in err and D.OFFICIAL_URL in err
+    assert _train(tmp_path / "o", "--recipe", "resnet-5ep", "--data-dir", str(tmp_path / "empty")) == 2
+    assert "--data-dir" in _err(capsys)  # a folder named but missing is said so, no fallback
 
 
 def test_checkpoint_from_another_model(tmp_path, capsys):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
-from torch_side.optim import SGD, Adam, Momentum, RMSprop
+from torch_side.optim import SGD, Adam, Momentum
 from torch_side.sched import AutoAnneal, CosineAnnealing, OneCycle, grad2_size
 from xlopt.core import buttons, rules, state
 

@@ -49,9 +49,8 @@ def opt_func(name, wd=0.):
     if name == "adamw":
         return partial(torch.optim.AdamW, weight_decay=wd if wd else 1e-2)
     ours = _OURS[name]
-_OURS = {name: partial(getattr(optim, s.torch.cls), **s.torch.compare_kwargs) for name, s in _SHEETS.items()}
-_DECOUPLED = tuple(n for n, s in _SHEETS.items() if s.torch.compare_kwargs.get("decoupled_weight_decay"))
-ANNEALED = tuple(name for name, s in _SHEETS.items() if s.after_epoch is not None)  # adam-anneal
+    if name in _DECOUPLED and wd:
+        return partial(ours, weight_decay=wd)
     return ours
 
 
