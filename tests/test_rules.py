@@ -22,6 +22,9 @@ def evaluate(e, env):
         return e.args[0]
     if e.op == "sqrt":
         return math.sqrt(evaluate(e.args[0], env))
+    if e.op == "sign":
+        v = evaluate(e.args[0], env)
+        return float((v > 0) - (v < 0))
     if e.op == "where":
         c, a, b = (evaluate(x, env) for x in e.args)
         return a if c else b

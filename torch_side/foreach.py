@@ -21,7 +21,7 @@ Three things make it as fast as ``torch.optim``'s own foreach code:
   instead of two, so results may differ from the per-tensor path in the last bit of an element.
   ``fma=False`` gives exactly the per-tensor path's numbers (tests check both).
 
-Supported operations are those the rules use: ``+ − · /``, ``** number`` and ``sqrt``; with any mix
+Supported operations are those the rules use: ``+ − · /``, ``** number``, ``sqrt`` and ``sign``; with any mix
 of lists and numbers. Anything else raises TypeError with the node it met.
 """
 import torch
@@ -95,6 +95,9 @@ class _Graph:
             v = self.env[n.args[0]]
         elif n.op == "sqrt":
             v = self.sqrt(n.args[0])
+        elif n.op == "sign":
+            A = self.ev(n.args[0])
+            v = torch._foreach_sign(A) if _is_list(A) else float((A > 0) - (A < 0))
         elif n.op in ("+", "-", "*", "/", "^"):
             v = self.binary(n)
         else:

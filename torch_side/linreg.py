@@ -63,8 +63,11 @@ def torch_pass(sheet, data, inputs):
     p = torch.tensor([inputs["const"], inputs["slope"]], dtype=DTYPE, requires_grad=True)
     opt = make_optimizer(sheet, [p], inputs)
     seeds = sheet.torch.seeds
-    if seeds:
-        opt.init_state(p, **{k: inputs[target] for k, target in seeds.items()})
+    tensors = {k: inputs[target] for k, target in seeds.items() if k != "step"}
+    if tensors:
+        opt.init_state(p, **tensors)
+    if "step" in seeds:  # the step count (adam_bc's bias correction): an int, as torch.optim keeps it
+        opt.state[p]["step"] = int(inputs[seeds["step"]][0])
     state_cols = {k: sheet.target(target).keys for k, target in seeds.items()}
     carried = {key for keys in state_cols.values() for key in keys}
     others = [c for c in sheet.columns if c.key not in OWN and c.key not in carried]
@@ -82,8 +85,10 @@ def torch_pass(sheet, data, inputs):
         row = {"b": top[0].item(), "a": top[1].item(), "g_b": grad[0].item(), "g_a": grad[1].item(),
                "new_b": p[0].item(), "new_a": p[1].item()}
         for k, keys in state_cols.items():
-            row.update(zip(keys, opt.state[p][opt.state_name(k)].tolist()))
+            st = opt.state[p]["step" if k == "step" else opt.state_name(k)]
+            row.update(zip(keys, [float(st)] if k == "step" else st.tolist()))
         env = dict(env0, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])
+        env.update({k: torch.tensor(row[k], dtype=DTYPE) for k in carried})  # the new state, for a column reading it
         for c in others:  # in evaluation order: a column may read an earlier one
             env[c.key] = c.fn(env)
             row[c.key] = env[c.key].item()

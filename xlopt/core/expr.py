@@ -88,6 +88,20 @@ def _np_sqrt(x):
     return np.sqrt(x)
 
 
+def sign(x):
+    """−1, 0 or 1 (Excel's SIGN) for every operand kind a rule may see."""
+    if isinstance(x, E):
+        return E("sign", x)
+    if isinstance(x, (int, float)):
+        return math.nan if x != x else float((x > 0) - (x < 0))
+    return x.sign() if hasattr(x, "sign") else _np_sign(x)
+
+
+def _np_sign(x):
+    import numpy as np
+    return np.sign(x)
+
+
 def colsum(col):
     """SUM over a column, left to right (a plain loop: Python 3.12's sum() compensates)."""
     if isinstance(col, E):

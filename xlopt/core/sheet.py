@@ -98,6 +98,7 @@ class Lesson:
 @dataclass(frozen=True)
 class Sheet:
     name: str
+    position: int           # where the sheet sits in the workbook (the lesson's five first)
     lr_cell: str            # address in row 1-2, e.g. 'D2'
     lr_default: float
     hyper: dict             # name -> (cell, default), e.g. {'mom': ('J1', 0.9)}

@@ -84,7 +84,7 @@ class NamedRangeBook:
         cells = cells_of(ref)
         flat = [v for row in self.driver.read(ref) for v in row]
         values = [check_number(f"sheet {self.name!r}, cell {c} ({name})", v) for c, v in zip(cells, flat)]
-        return values[0] if len(values) == 1 else values
+        return values if ":" in ref else values[0]  # a range, even of one cell, reads as a list
 
     def set(self, name, value):
         ref = self.address(name)

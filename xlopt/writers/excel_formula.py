@@ -19,7 +19,7 @@ from xlopt.core.expr import E, sym
 PREC = {">": 0, "<": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 ATOM = 9
 # functions: template per op
-FUNCS = {"sqrt": "SQRT({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})"}
+FUNCS = {"sqrt": "SQRT({})", "sign": "SIGN({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})"}
 
 
 class NoTemplate(ValueError):

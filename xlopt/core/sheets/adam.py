@@ -25,7 +25,7 @@ TORCH = dict(inputs={"lr": "lr", "betas": ("mom", "sqr_mom")}, fixed={"eps": 0.,
 LESSON_NAMES = ("const", "slope", "lr", "lastconst", "lastslope", "momlast", "momtarget", "ms_last", "gradtarget")
 
 SHEET = Sheet(
-    "adam", "D2", 1.0, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.9)},
+    "adam", 4, "D2", 1.0, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.9)},
     columns=columns("N"), state=STATE, targets=TARGETS,
     summaries=(rmse("N"),),
     # automatic calculation in the lesson: a recalculation after each copy, two rounds

@@ -6,7 +6,7 @@ from xlopt.core.sheets import adam
 from xlopt.core.sheets.common import rmse
 
 SHEET = Sheet(
-    "adam_ann", "D2", 1.0, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.95)},
+    "adam_ann", 5, "D2", 1.0, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.95)},
     columns=adam.columns("O"), state=adam.STATE, targets=adam.TARGETS,
     summaries=(
         rmse("O"),

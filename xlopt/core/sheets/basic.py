@@ -5,7 +5,7 @@ from xlopt.core.sheet import Column, Lesson, Reset, Sheet, Summary, TorchSpec
 from xlopt.core.sheets.common import rmse
 
 SHEET = Sheet(
-    "basic", "F1", 0.0001, {},
+    "basic", 1, "F1", 0.0001, {},
     columns=(
         Column("pred", "E", "y_pred", lambda e: rules.predict(e["a"], e["b"], e["x"])),
         Column("err2", "F", "err^2", lambda e: rules.sq_err(e["y"], e["pred"])),

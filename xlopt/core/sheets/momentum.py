@@ -4,7 +4,7 @@ from xlopt.core.sheet import Column, Display, Lesson, Reset, Sheet, Target, Torc
 from xlopt.core.sheets.common import err, grads, rmse
 
 SHEET = Sheet(
-    "momentum", "D2", 0.0001, {"mom": ("J1", 0.9)},
+    "momentum", 2, "D2", 0.0001, {"mom": ("J1", 0.9)},
     columns=grads() + (
         Column("m_b", "J", "mom b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["mom"])),
         Column("m_a", "K", "mom a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["mom"])),

@@ -4,7 +4,7 @@ from xlopt.core.sheet import Column, Lesson, Reset, Sheet, Target, TorchSpec
 from xlopt.core.sheets.common import err, grads, rmse
 
 SHEET = Sheet(
-    "rmsprop", "D2", 0.02, {"sqr_mom": ("J1", 0.9)},
+    "rmsprop", 3, "D2", 0.02, {"sqr_mom": ("J1", 0.9)},
     columns=grads() + (
         # the step divides by the previous row's average: evaluated before s is updated
         Column("new_b", "H", "new b", lambda e: rules.scaled_step(e["b"], e["g_b"], e["lr"], e["s_b"])),
