@@ -101,7 +101,7 @@ def test_random_data_is_reproducible(xlopt_json):
 
 # --- bad input: one message, non-zero exit, nothing written -------------------------------------
 @pytest.mark.parametrize("argv, words", [
-    (["run", "nesterov"], "unknown sheet 'nesterov'"),
+    (["run", "sgd"], "unknown sheet 'sgd'"),
     (["run", "adam", "--lr", "0"], "--lr must be a finite number > 0"),
     (["run", "adam", "--lr", "-1"], "--lr must be a finite number > 0"),
     (["run", "adam", "--lr", "nan"], "--lr must be a finite number > 0"),

@@ -37,16 +37,23 @@ def direct(name, x, y, top):
             beta = top["mom"]
             m = [m[0] * beta + (1 - beta) * gb, m[1] * beta + (1 - beta) * ga]
             b, a = b - m[0] * lr, a - m[1] * lr
+        elif name == "nesterov":
+            beta = top["mom"]
+            m = [m[0] * beta + (1 - beta) * gb, m[1] * beta + (1 - beta) * ga]
+            step = [m[0] * beta + (1 - beta) * gb, m[1] * beta + (1 - beta) * ga]  # the look-ahead
+            b, a = b - step[0] * lr, a - step[1] * lr
         elif name == "rmsprop":
             beta = top["sqr_mom"]
             nb, na = b - gb * lr / math.sqrt(s[0]), a - ga * lr / math.sqrt(s[1])
             s = [s[0] * beta + (1 - beta) * gb ** 2, s[1] * beta + (1 - beta) * ga ** 2]
             b, a = nb, na
-        else:
+        elif name in ("adam", "adam_ann"):
             b1, b2 = top["mom"], top["sqr_mom"]
             m = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
             s = [s[0] * b2 + (1 - b2) * gb ** 2, s[1] * b2 + (1 - b2) * ga ** 2]
             b, a = b - m[0] * lr / math.sqrt(s[0]), a - m[1] * lr / math.sqrt(s[1])
+        else:
+            raise AssertionError(f"no hand-written loop for sheet {name!r}: write one")
     total = 0.0
     for e in err:
         total += e

@@ -350,24 +350,31 @@ class SGD(RuleOptimizer):
 
 
 class Momentum(RuleOptimizer):
-    """The momentum sheet: m ← m·β + (1−β)·g (`rules.ewma`), then p − m·lr with the updated m."""
+    """The momentum sheet: m ← m·β + (1−β)·g (`rules.ewma`), then p − m·lr with the updated m.
+
+    nesterov=True is the nesterov sheet: the step is the look-ahead β·m + (1−β)·g with the updated
+    m (one more `rules.ewma`), the EWMA form of Nesterov's momentum (torch.optim.SGD's nesterov is
+    the heavy-ball form g + β·buf)."""
     state_keys = ("momentum_buffer",)
     lesson_names = {"grad_avg": "momentum_buffer"}
 
-    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0, *, maximize=False, foreach=None,
-                 differentiable=False, fused=None):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, maximize=maximize,
-                                      foreach=foreach, differentiable=differentiable, fused=fused))
+    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0, *, nesterov=False, maximize=False,
+                 foreach=None, differentiable=False, fused=None):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize, foreach=foreach, differentiable=differentiable,
+                                      fused=fused))
 
     def _check_group(self, group):
         super()._check_group(group)
         _check_beta("momentum", group["momentum"])
+        _check_flag("nesterov", group["nesterov"])
 
     def _math(self, group, p, g, st, step):
         if group["weight_decay"] != 0:
             g = rules.l2(g, p, group["weight_decay"])
         m = rules.ewma(st["momentum_buffer"], g, group["momentum"])
-        return rules.sgd_step(p, m, group["lr"]), {"momentum_buffer": m}
+        d = rules.ewma(m, g, group["momentum"]) if group["nesterov"] else m
+        return rules.sgd_step(p, d, group["lr"]), {"momentum_buffer": m}
 
 
 class RMSprop(RuleOptimizer):
