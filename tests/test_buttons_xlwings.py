@@ -146,7 +146,7 @@ class Sheet:
 
     def _get(self, name):
         vals = [self.cells.get(c) for c in cells_of(self.all_refs[name])]
-        return vals if len(vals) > 1 else vals[0]
+        return vals if ":" in self.all_refs[name] else vals[0]
 
     def range(self, address):
         return Range(self, address)

@@ -18,6 +18,7 @@ small_lr = st.floats(1e-6, 1e-4)
 
 def direct(name, x, y, top):
     b, a, lr = top["const"], top["slope"], top["lr"]
+    top = dict(top)  # adam_bc counts its steps in it
     m = list(top.get("momtarget", [0, 0]))
     s = list(top.get("gradtarget", [0, 0]))
     err = []
@@ -42,6 +43,13 @@ def direct(name, x, y, top):
             m = [m[0] * beta + (1 - beta) * gb, m[1] * beta + (1 - beta) * ga]
             step = [m[0] * beta + (1 - beta) * gb, m[1] * beta + (1 - beta) * ga]  # the look-ahead
             b, a = b - step[0] * lr, a - step[1] * lr
+        elif name == "adam_bc":
+            b1, b2, eps = top["mom"], top["sqr_mom"], top["eps"]
+            step = top["_t"] = top.get("_t", top["steptarget"][0]) + 1
+            m = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
+            s = [s[0] * b2 + (1 - b2) * gb ** 2, s[1] * b2 + (1 - b2) * ga ** 2]
+            c1, c2 = 1 - b1 ** step, math.sqrt(1 - b2 ** step)
+            b, a = b - lr / c1 * m[0] / (math.sqrt(s[0]) / c2 + eps), a - lr / c1 * m[1] / (math.sqrt(s[1]) / c2 + eps)
         elif name == "rmsprop":
             beta = top["sqr_mom"]
             nb, na = b - gb * lr / math.sqrt(s[0]), a - ga * lr / math.sqrt(s[1])
@@ -71,6 +79,8 @@ def _top(name, const, slope, lr, beta1, beta2, mom0, sq0):
         top["momtarget"] = [mom0, -mom0]
     if "gradtarget" in top:
         top["gradtarget"] = [sq0, sq0 * 3]
+    if "steptarget" in top:
+        top["steptarget"] = [float(int(mom0) % 7)]
     return top
 
 

@@ -76,6 +76,11 @@ def adam_step(p, m, v, lr, b1, b2, t, eps):
     return p - lr / (1 - b1 ** t) * m / (sqrt(v) / sqrt(1 - b2 ** t) + eps)
 
 
+def step_count(t):
+    """The step number t of a bias correction: one more than the row above's."""
+    return t + 1
+
+
 def decay(p, lr, wd):
     """Decoupled weight decay (AdamW): shrink the weights before the step."""
     return p * (1 - lr * wd)
