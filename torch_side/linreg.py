@@ -70,10 +70,11 @@ def torch_pass(sheet, data, inputs):
         opt.state[p]["step"] = int(inputs[seeds["step"]][0])
     state_cols = {k: sheet.target(target).keys for k, target in seeds.items()}
     carried = {key for keys in state_cols.values() for key in keys}
-    others = [c for c in sheet.columns if c.key not in OWN and c.key not in carried]
     env0 = {"lr": inputs["lr"], **{h: inputs[h] for h in sheet.hyper}}
     cols = {k: [] for k in ["b", "a"] + [c.key for c in sheet.columns]}
     bad = None
+    prev = {key: torch.tensor(v, dtype=DTYPE) for t in sheet.targets if t.keys[0] in carried
+            for key, v in zip(t.keys, inputs[t.name])}  # the state carried in from the row above
     for i, (x, y) in enumerate(zip(data.x, data.y)):
         b, a = p[0], p[1]
         loss = rules.sq_err(y, rules.predict(a, b, x))
@@ -87,11 +88,16 @@ def torch_pass(sheet, data, inputs):
         for k, keys in state_cols.items():
             st = opt.state[p]["step" if k == "step" else opt.state_name(k)]
             row.update(zip(keys, [float(st)] if k == "step" else st.tolist()))
-        env = dict(env0, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])
-        env.update({k: torch.tensor(row[k], dtype=DTYPE) for k in carried})  # the new state, for a column reading it
-        for c in others:  # in evaluation order: a column may read an earlier one
-            env[c.key] = c.fn(env)
-            row[c.key] = env[c.key].item()
+        # the sheet's other columns, in its evaluation order: until a state column is reached in
+        # that order a column reads the row above's state, after it the new one (torch's)
+        env = dict(env0, **prev, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])
+        for c in sheet.columns:
+            if c.key in OWN or c.key in carried:
+                env[c.key] = torch.tensor(row[c.key], dtype=DTYPE)
+            else:
+                env[c.key] = c.fn(env)
+                row[c.key] = env[c.key].item()
+        prev = {k: env[k] for k in carried}
         for k, v in row.items():
             cols[k].append(v)
         if bad is None and not all(math.isfinite(v) for k, v in row.items() if k not in ("b", "a")):

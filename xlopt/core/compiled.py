@@ -21,7 +21,7 @@ earlier in the row.
 """
 import math
 
-from xlopt.core.expr import E, sym
+from xlopt.core.expr import E, sign, sym
 
 _BIN = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", ">": ">", "<": "<"}
 
@@ -97,6 +97,8 @@ def to_python(e, pow_fn=None, hoist=None):
         return f"({v!r})" if v < 0 else repr(v)
     if e.op == "sqrt":
         return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
+    if e.op == "sign":
+        return f"_sign({to_python(e.args[0], pow_fn, hoist)})"
     if e.op == "where":
         return f"_where({', '.join(to_python(a, pow_fn, hoist) for a in e.args)})"
     if e.op in _BIN:
@@ -157,7 +159,7 @@ def _build_scalar(sheet):
             f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] + [
             f"        p_{k} = c_{k}" for k in state] + [
             f"    return dict(zip({tuple(lists)!r}, map(list, zip(*rows))))", ""])
-    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b})
+    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_sign": sign, "_where": lambda c, a, b: a if c else b})
 
 
 def first_bad_row(cols, keys):
@@ -217,4 +219,4 @@ def _build_vector(sheet, ops, exact):
             f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
             f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
     return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
-                                    "_where": ops.where, "_zeros": ops.zeros_like})
+                                    "_where": ops.where, "_zeros": ops.zeros_like, "_sign": sign})
