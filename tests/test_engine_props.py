@@ -50,6 +50,12 @@ def direct(name, x, y, top):
             s = [s[0] * b2 + (1 - b2) * gb ** 2, s[1] * b2 + (1 - b2) * ga ** 2]
             c1, c2 = 1 - b1 ** step, math.sqrt(1 - b2 ** step)
             b, a = b - lr / c1 * m[0] / (math.sqrt(s[0]) / c2 + eps), a - lr / c1 * m[1] / (math.sqrt(s[1]) / c2 + eps)
+        elif name == "lion":
+            b1, b2, wd = top["mom"], top["mom2"], top["wd"]
+            c = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
+            sgn = [(v > 0) - (v < 0) for v in c]
+            b, a = b * (1 - lr * wd) - lr * sgn[0], a * (1 - lr * wd) - lr * sgn[1]
+            m = [m[0] * b2 + (1 - b2) * gb, m[1] * b2 + (1 - b2) * ga]
         elif name == "rmsprop":
             beta = top["sqr_mom"]
             nb, na = b - gb * lr / math.sqrt(s[0]), a - ga * lr / math.sqrt(s[1])
@@ -79,6 +85,8 @@ def _top(name, const, slope, lr, beta1, beta2, mom0, sq0):
         top["momtarget"] = [mom0, -mom0]
     if "gradtarget" in top:
         top["gradtarget"] = [sq0, sq0 * 3]
+    if "wd" in top:
+        top["wd"] = beta2 / 10
     if "steptarget" in top:
         top["steptarget"] = [float(int(mom0) % 7)]
     return top

@@ -470,6 +470,33 @@ class Adam(RuleOptimizer):
         return new, {"exp_avg": m, "exp_avg_sq": v}
 
 
+class Lion(RuleOptimizer):
+    """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"), the lion sheet:
+    c = β1·m + (1−β1)·g, p ← p·(1 − lr·wd) − lr·sign(c) (`rules.decay`, `rules.sign_step`), then
+    m ← β2·m + (1−β2)·g (`rules.ewma` throughout). Weight decay is decoupled, as the paper's."""
+    state_keys = ("exp_avg",)
+    lesson_names = {"grad_avg": "exp_avg"}
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0, *, maximize=False, foreach=None,
+                 differentiable=False, fused=None):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach, differentiable=differentiable, fused=fused))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_beta("betas[0]", betas[0])
+        _check_beta("betas[1]", betas[1])
+
+    def _math(self, group, p, g, st, step):
+        lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
+        c = rules.ewma(st["exp_avg"], g, b1)
+        new = rules.sign_step(rules.decay(p, lr, wd) if wd != 0 else p, c, lr)
+        return new, {"exp_avg": rules.ewma(st["exp_avg"], g, b2)}
+
+
 class AdamW(Adam):
     """torch.optim.AdamW: Adam with decoupled weight decay (default 1e-2)."""
 

@@ -5,7 +5,7 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
-from xlopt.core.expr import sqrt, where
+from xlopt.core.expr import sign, sqrt, where
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
 
@@ -74,6 +74,11 @@ def scaled_step_eps(p, step, lr, sq_avg, eps):
 def adam_step(p, m, v, lr, b1, b2, t, eps):
     """The usual Adam step: bias-corrected averages, ε outside the root (as torch.optim.Adam)."""
     return p - lr / (1 - b1 ** t) * m / (sqrt(v) / sqrt(1 - b2 ** t) + eps)
+
+
+def sign_step(p, c, lr):
+    """Lion's step: p − lr·sign(c) — every parameter moves by exactly lr, whatever the gradient's size."""
+    return p - lr * sign(c)
 
 
 def step_count(t):
