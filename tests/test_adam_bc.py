@@ -20,7 +20,7 @@ def _torch_adam_epochs(book0, epochs, carry):
     assert inputs["momtarget"] == inputs["gradtarget"] == [0.0, 0.0] and inputs["steptarget"] == [0.0]
     tops = []
     for _ in range(epochs):
-        for i, (x, y) in enumerate(zip(data.x, data.y)):
+        for x, y in zip(data.x, data.y):
             last_inputs = p.detach().clone()
             opt.zero_grad()
             ((y - (p[0] + p[1] * x)) ** 2).backward()

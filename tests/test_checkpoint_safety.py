@@ -1,8 +1,10 @@
 """Untrusted checkpoints run no code: read with weights_only=True, a crafted pickle is refused."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import os
 import pickle
 
-import pytest
 import torch
 
 from torch_side import cli

@@ -1,5 +1,7 @@
 """Batch augmentations keep shapes and statistics; TTA and ensembles average predictions."""
 import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,9 +1,11 @@
 """bench/train_speed.py writes one JSON object per run with the fields the issue names."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import importlib.util
 import json
 from pathlib import Path
 
-import pytest
 
 from torch_side import data as D
 

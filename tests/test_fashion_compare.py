@@ -1,8 +1,10 @@
 """`torch-side compare`: the optimizer x schedule grid, its CSV/plot, and the workbook sheet."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import zipfile
 
 import pandas as pd
-import pytest
 
 from torch_side import cli, data as D
 from torch_side.cmd_compare import COLUMNS, write_sheet

@@ -1,8 +1,10 @@
 """The Fashion-MNIST loader on the real IDX files, and its error messages."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import gzip
 
 import numpy as np
-import pytest
 import torch
 
 from torch_side import data as D
@@ -67,7 +69,7 @@ def _write_idx(path, arr):
 
 
 def test_wrong_shapes_are_refused(tmp_path):
-    for split, (imgs, lbls, n) in D.FILES.items():
+    for imgs, lbls, n in D.FILES.values():
         _write_idx(tmp_path / imgs, np.zeros((n, 27, 28)))  # one row short
         _write_idx(tmp_path / lbls, np.repeat(np.arange(10), n // 10))
     msg = r"train images have shape \(60000, 27, 28\), expected \(60000, 28, 28\)"

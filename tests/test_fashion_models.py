@@ -1,5 +1,7 @@
 """The lesson's models: parameter counts, the summary table, and one training step."""
 import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import torch
 import torch.nn.functional as F
 from torch import nn

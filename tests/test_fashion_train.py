@@ -1,9 +1,11 @@
 """`torch-side train` end to end on real Fashion-MNIST subsets, checkpoints, and bad input."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import json
 import os
 
 import pandas as pd
-import pytest
 import torch
 
 from torch_side import cli, data as D

@@ -1,7 +1,9 @@
 """The miniai-shaped Learner and its callbacks, on small synthetic problems (CPU, seconds)."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 from functools import partial
 
-import pytest
 import torch
 from torch import nn
 

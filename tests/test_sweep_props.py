@@ -19,7 +19,7 @@ from xlopt.core import buttons, sheets, state, sweep
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 
 LRS = {"basic": (1e-6, 2e-3), "momentum": (1e-6, 3e-3), "rmsprop": (1e-3, 3.0), "adam": (1e-3, 30.0),
-       "adam_ann": (1e-3, 30.0)}
+       "adam_ann": (1e-3, 30.0), "nesterov": (1e-6, 3e-3), "adam_bc": (1e-3, 3.0), "lion": (1e-3, 1.0)}
 
 
 def cli(*argv):

@@ -5,13 +5,15 @@ Tolerances: float64 runs agree with torch.optim to 1e-12 relative (the rules and
 operations differently, e.g. lerp vs a·β + (1−β)·g, so only the last bits move); the multi-tensor
 path with FMA off equals the per-tensor path bit for bit; schedules agree to 1e-12 relative.
 """
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import copy
 import inspect
 import math
 import random
 import warnings
 
-import pytest
 import torch
 from torch.optim import lr_scheduler as L
 
@@ -253,7 +255,7 @@ def test_closure_is_called_with_grad_and_its_loss_returned():
         opt = mod.Adam(ps, lr=1e-2)
         losses = []
         for i in range(10):
-            def closure():
+            def closure(i=i):
                 opt.zero_grad()
                 loss = loss_of(ps, i)
                 loss.backward()
@@ -508,7 +510,7 @@ def test_autoanneal_composes_and_resumes():
     opt2.load_state_dict(osd)
     s2.load_state_dict(sd)
     assert s2._schedulers[1].annealed == [1] and s2._schedulers[1].best == s._schedulers[1].best
-    for sc, o in ((s, opt), (s2, opt2)):
+    for sc in (s, s2):
         sc.step()
     # still 3x the best (best only ever falls): annealed again, and ExponentialLR's factor applied
     assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"] == pytest.approx(0.5 / 4 * 0.5 / 4)

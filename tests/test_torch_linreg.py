@@ -1,9 +1,11 @@
 """torch-side linreg: autograd + torch_side.optim reproduce the engine's sheets, Reset/Run and CLI."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import json
 import math
 import re
 
-import pytest
 import torch
 
 from xlopt.core import buttons, engine, rules, sheets, state

@@ -1,9 +1,11 @@
 """torch_side.optim: real Optimizers, equal to PyTorch's where the definitions coincide, resumable."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import io
 import math
 
 import numpy as np
-import pytest
 import torch
 
 from torch_side.optim import SGD, Adam, AdamW, Momentum, RMSprop, exact_sqrt
@@ -67,7 +69,7 @@ def test_momentum_is_the_lerp_form():
     w = torch.tensor([1.0, -2.0], dtype=F64, requires_grad=True)
     opt = Momentum([w], lr=0.1, momentum=0.9)
     m, p = torch.zeros(2, dtype=F64), w.detach().clone()
-    for k in range(5):
+    for _ in range(5):
         opt.zero_grad()
         (w ** 2).sum().backward()
         g = 2 * p

@@ -1,9 +1,11 @@
 """torch_side.sched: our schedulers equal PyTorch's; AutoAnneal is the adam_ann sheet's annealer."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import io
 import math
 import warnings
 
-import pytest
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
@@ -214,7 +216,7 @@ def test_autoanneal_threshold_factor_and_best():
 def test_autoanneal_every_k_steps_and_torch_adam_state():
     p, opt = _stepped(torch.optim.Adam)  # keeps 'exp_avg_sq'
     sched = AutoAnneal(opt, every=3, factor=2.)
-    for k in range(1, 7):
+    for _ in range(1, 7):
         opt.state[p]["exp_avg_sq"] = opt.state[p]["exp_avg_sq"] * 9  # √ triples each time
         sched.step()
     # checked at steps 3 and 6 only, each time the size had grown 27× over the best

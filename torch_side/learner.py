@@ -97,7 +97,7 @@ class Learner:
 
     @_with_cbs("epoch", CancelEpochException)
     def _one_epoch(self):
-        for self.iter, self.batch in enumerate(self.dl):
+        for self.iter, self.batch in enumerate(self.dl):  # noqa: B020 (miniai: the loop variables live on the learner)
             self._one_batch()
 
     def one_epoch(self, training):
@@ -108,7 +108,7 @@ class Learner:
 
     @_with_cbs("fit", CancelFitException)
     def _fit(self, train, valid):
-        for self.epoch in self.epochs:
+        for self.epoch in self.epochs:  # noqa: B020 (as miniai)
             if train:
                 self.one_epoch(True)
             if valid:

@@ -178,7 +178,7 @@ class OneCycle(LRScheduler):
             raise ValueError(f"OneCycle stepped {step} times, past its total_steps={self.total_steps}")
         anneal = cos_anneal if self.anneal_strategy == "cos" else lin_anneal
         start = 0.0
-        for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
+        for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):  # noqa: B007 (the phase found is used below)
             if step <= end or k == len(self.phases) - 1:
                 break
             start = end

@@ -5,6 +5,7 @@ operators build a tree that `xlopt.excel` renders as cell formulas. Arguments ke
 (`a - b` stays `a - b`) because the workbook must evaluate left to right exactly as the engine does.
 """
 import math
+import sys
 
 
 class E:
@@ -76,9 +77,8 @@ def where(cond, a, b):
         return a if cond else b
     if isinstance(cond, E) or isinstance(a, E) or isinstance(b, E):
         return E("where", lift(cond) if not isinstance(cond, E) else cond, lift(a), lift(b))
-    if hasattr(cond, "new_tensor"):  # torch
-        import torch
-        return torch.where(cond, a, b)
+    if hasattr(cond, "new_tensor"):  # a torch tensor: torch is loaded already, the core never imports it
+        return sys.modules["torch"].where(cond, a, b)
     import numpy as np
     return np.where(cond, a, b)
 
