@@ -132,7 +132,7 @@ def test_cli_check_of_the_committed_workbook(xlopt_cli):
     before = digest(COMMITTED)
     code, out, err = xlopt_cli("check", COMMITTED)
     assert code == 0, out + err
-    assert "checked 1714 formula cells on 6 sheet(s)" in out and "OK" in out
+    assert "checked 2806 formula cells on 9 sheet(s)" in out and "OK" in out
     assert digest(COMMITTED) == before
 
 

@@ -57,6 +57,8 @@ def read_inputs(book):
             raise BadInput(f"sheet {book.name!r} has no defined name {name!r}, which the {layout.name} "
                            "buttons need: restore it (Formulas > Name Manager) or rebuild the workbook")
         v = book.get(name)
+        if isinstance(default, list) and not isinstance(v, list):
+            v = [v]  # a one-cell target (adam_bc's step count) read as a number
         if isinstance(default, list):
             if not isinstance(v, list) or len(v) != len(default):
                 raise BadInput(f"{where(book, name)} should be {len(default)} cells, got {v!r}")

@@ -41,7 +41,10 @@ def read_sheet(doc, name):
         if have[key].replace("$", "") != ref.replace("$", ""):
             raise BadInput(f"sheet {name!r}: the name {key!r} points at {have[key]}, expected {ref}")
     data = Data(doc.read(name, "data_x"), doc.read(name, "data_y"))
-    inputs = {k: doc.read(name, k) for k in default_inputs(sheet)}  # const, slope, lr, betas, targets…
+    inputs = {}
+    for k, default in default_inputs(sheet).items():
+        v = doc.read(name, k)
+        inputs[k] = [v] if isinstance(default, list) and not isinstance(v, list) else v  # a one-cell target
     return sheet, data, inputs
 
 
