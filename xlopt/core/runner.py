@@ -8,7 +8,7 @@ import csv
 import math
 import os
 
-from xlopt.core import buttons, locks, sheets, state
+from xlopt.core import buttons, locks, progress, sheets, state
 from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.errors import BadInput
 
@@ -105,7 +105,8 @@ def run(args, make_book=None):
         if args.lr is not None:
             buttons.set_lr(book, args.lr)
         before = len(book.read_log())
-        log = buttons.run(book, args.epochs, carry)
+        with progress.bar(args.epochs, f"{book.sheet.name} ({carry} carry)") as tick:  # stderr, a terminal only
+            log = buttons.run(book, args.epochs, carry, tick)
         if args.state:
             state.save(book, carry, args.state)
     return result_dict(book, carry, log[before:])
