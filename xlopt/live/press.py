@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from xlopt.core import buttons, sheets
 from xlopt.core.cells import cells_of
-from xlopt.core.engine import Data, MemoryBook, default_inputs
+from xlopt.core.engine import Data, MemoryBook, blame_data, default_inputs
 from xlopt.core.errors import BadInput, Diverged
 
 BUTTONS = ("run", "reset")
@@ -137,8 +137,8 @@ def press(book, button, times=1, carry="lesson", tick=None):
     mem = inputs.memory_book()
     try:
         _press(mem, button, epochs, carry)
-    except Diverged as e:
-        raise _located(e, inputs, mem, getattr(book, "columns", None)) from None
+    except Diverged as e:  # the cell that overflowed; the data themselves, if no lr could help
+        raise blame_data(_located(e, inputs, mem, getattr(book, "columns", None)), inputs.layout, inputs.data) from None
     snap = ({n: v for n, v in inputs.values.items() if n in inputs.layout.written}, inputs.log)
     try:
         return _press(book, button, epochs, carry, tick)
