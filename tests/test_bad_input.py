@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from lo_fixtures import soffice_missing
 
 from xlopt.core import state
 
@@ -49,6 +50,29 @@ def _truncated_gz(d):
 
 def _out_file(d):
     (d / "out").write_text("not a folder\n")
+
+
+def _checkpoint(d, **change):
+    """run/checkpoint.pt as resnet-5ep saves it, but made with `change` (another optimizer, schedule)."""
+    from torch_side.checkpoint import FORMAT, save_atomic
+    from torch_side.recipes import get_recipe
+    r = get_recipe("resnet-5ep")
+    config = dict({"opt": r.opt, "sched": r.sched, "lr": r.lr, "bs": r.bs}, **change)
+    (d / "run").mkdir()
+    save_atomic({"format": FORMAT, "model_name": r.model, "recipe": r.name, "config": config},
+                d / "run" / "checkpoint.pt")
+
+
+def _csv(d, rows):
+    (d / "d.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in rows))
+
+
+def _no_lr_name(d):
+    """The built workbook with the adam sheet's defined name lr deleted (as Name Manager would)."""
+    import openpyxl
+    wb = openpyxl.load_workbook(WORKBOOK, keep_vba=True)
+    del wb["adam"].defined_names["lr"]
+    wb.save(d / "graddesc.xlsm")
 
 
 # (id, setup, argv, exit code, message (a substring of the one stderr line), needs)
@@ -103,6 +127,31 @@ CASES = [
      "--out out is a file, not a folder", "torch"),
     ("compare-workbook-missing", None, ["torch-side", "compare", "--workbook", "nope.xlsx"], 2,
      "workbook nope.xlsx does not exist", "torch"),
+    ("compare-workbook-suffix", lambda d: (d / "a.txt").write_text("x"),
+     ["torch-side", "compare", "--workbook", "a.txt"], 2, "--workbook a.txt must be an .xlsx or .xlsm workbook", "torch"),
+    ("compare-workbook-suffix-missing", None, ["torch-side", "compare", "--workbook", "nope.ods"], 2,
+     "--workbook nope.ods must be an .xlsx or .xlsm workbook", "torch"),
+    ("train-resume-other-optimizer", lambda d: _checkpoint(d, opt="sgd"),
+     ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "run", "--resume"], 2,
+     "was saved by a run with opt 'sgd' (this run: ", "torch"),
+    ("train-resume-other-schedule", lambda d: _checkpoint(d, sched="constant"),
+     ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "run", "--resume"], 2,
+     "was saved by a run with sched 'constant' (this run: ", "torch"),
+    ("run-data-overflows", lambda d: _csv(d, [(1, 5), (2, 7), (3, 1e300)]),
+     ["xlopt", "run", "adam", "--data", "d.csv", "--lr", "1e-300"], 3,
+     "the data themselves overflow, whatever the learning rate: data row 3 (sheet row 6, x = 3, y = 1e+300)", ""),
+    ("run-data-overflows-squared", lambda d: _csv(d, [(1, 5), (1e90, 7), (3, 9)]),
+     ["xlopt", "run", "basic", "--data", "d.csv", "--lr", "1e-300"], 3,
+     "data row 2 (sheet row 5, x = 1e+90, y = 7) gives values beyond the float range even at lr 1e-300 - "
+     "scale the data", ""),
+    ("linreg-data-overflows", lambda d: _csv(d, [(1, 5), (2, 7), (3, 1e300)]),
+     ["torch-side", "linreg", "adam", "--data", "d.csv", "--lr", "1e-300"], 3,
+     "the data themselves overflow, whatever the learning rate", "torch"),
+    ("run-lr-too-large-still-blames-lr", None, ["xlopt", "run", "basic", "--lr", "1"], 3,
+     "the learning rate is too large for this data - try a smaller --lr", ""),
+    ("click-name-lr-deleted", _no_lr_name, ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "sheet 'adam' has no defined name 'lr', which the adam buttons need: restore it (Formulas > Name Manager)",
+     "libreoffice"),
     ("compare-data-dir-empty", _empty_dir, ["torch-side", "compare", "--data-dir", "data"], 2,
      "--data-dir data lacks", "torch"),
 ]
@@ -123,6 +172,8 @@ def test_bad_input(case, tmp_path, monkeypatch, capsys):
     name, setup, argv, code, message, needs = case
     if needs == "torch":
         pytest.importorskip("torch")
+    if needs == "libreoffice" and soffice_missing() is not None:
+        pytest.skip("LibreOffice is not installed")
     if name == "train-data-truncated" and not os.path.isdir("/usr/share/datasets/fashion-mnist"):
         pytest.skip("Fashion-MNIST is not installed")
     if setup is not None:

@@ -95,5 +95,37 @@ def test_xlopt_run_interrupted_keeps_the_state_file(tmp_path, sig):
                    env=dict(os.environ, PYTHONPATH=ROOT), check=True, capture_output=True)
     before = digest(s)
     code = interrupt(tmp_path, ["xlopt.cli", "run", "adam", "--state", str(s), "--epochs", "100000"], sig, 1.5,
-                     ("xlopt run",))
+                     ("xlopt", "xlopt run"))  # a loaded machine may still be starting up
     assert code is not None and digest(s) == before and sorted(os.listdir(tmp_path)) == ["s.json", "tmp"]
+
+
+class _InterruptImport:
+    """A meta-path finder whose import of `name` is interrupted, as Ctrl-C would interrupt it."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.name:
+            raise KeyboardInterrupt
+        return None
+
+
+@pytest.mark.parametrize("cli,prog", [("xlopt.cli", "xlopt"), ("torch_side.cli", "torch-side")])
+@pytest.mark.parametrize("module", ["xlopt.core.signals", "argparse"])
+def test_ctrl_c_while_main_imports_prints_one_line(monkeypatch, capsys, cli, prog, module):
+    """Both entry points import nothing at module level but sys; an interrupt while main() imports the
+    signal guard, or (inside the guard) argparse and the sub-commands, prints one line, exit 130."""
+    import importlib
+    main = importlib.import_module(cli).main
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(module)] + sys.meta_path)
+    assert main(["run" if prog == "xlopt" else "linreg", "adam"]) == 130
+    out, err = capsys.readouterr()
+    assert err == f"{prog}: interrupted; no file was changed\n" and out == ""
+
+
+@pytest.mark.parametrize("after_s", [0.3, 0.6, 1.2])
+def test_an_interrupt_at_several_moments_of_start_up(tmp_path, after_s):
+    interrupt(tmp_path, ["torch_side.cli", "linreg", "adam", "--epochs", "100000"], signal.SIGINT, after_s,
+              ("torch-side", "torch-side linreg"))

@@ -131,14 +131,18 @@ class ProgressCB(Callback):
         self.losses = []
         self.live = self.plot and _in_notebook()
         from tqdm.auto import tqdm
+
+        from xlopt.core.progress import is_terminal
         self._tqdm = tqdm
+        # like xlopt's bars: nothing when stderr is a pipe or a file (a notebook keeps its widget)
+        self._off = not (_in_notebook() or is_terminal(self.file))
         for cb in learn.cbs:
             if isinstance(cb, MetricsCB):
                 cb.logger = lambda s: tqdm.write(s, file=self.file)
 
     def before_epoch(self, learn):
         phase = "train" if learn.training else "valid"
-        learn.dl = self._tqdm(learn.dl, leave=False, file=self.file, dynamic_ncols=True,
+        learn.dl = self._tqdm(learn.dl, leave=False, file=self.file, dynamic_ncols=True, disable=self._off,
                               desc=f"epoch {learn.epoch + 1}/{learn.n_epochs} {phase}")
 
     def after_batch(self, learn):

@@ -1,9 +1,5 @@
 """`torch-side` command line: one sub-command per module, so each stays small."""
-import argparse
-import importlib
-import sys
-
-from xlopt.core.errors import XloptError
+import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
 # sub-command -> module exposing add_arguments(parser) and main(args) -> int
 COMMANDS = {
@@ -15,10 +11,18 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
-    from xlopt.core.signals import guarded
+    try:
+        from xlopt.core.signals import guarded
+    except KeyboardInterrupt:
+        print("torch-side: interrupted; no file was changed", file=sys.stderr, flush=True)
+        return 130
     command = []
 
     def body():
+        import argparse
+        import importlib
+
+        from xlopt.core.errors import XloptError
         parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
         sub = parser.add_subparsers(dest="command", required=True)
         mods = {}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from xlopt.core import locks
+
 from torch_side.callbacks import (DeviceCB, MetricsCB, MixedPrecisionCB, NaNGuardCB,
                                   ProgressCB, RecorderCB, accuracy)
 from torch_side.data import DatasetError, DatasetMissingError, fashion_dls, resolve_device
@@ -51,6 +53,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default="runs/compare", help="directory for compare.csv/.png")
     p.add_argument("--workbook", help="also write the results as sheet 'compare' into this .xlsx")
+    locks.add_argument(p)
     p.add_argument("--data-dir")
     p.add_argument("--no-progress", action="store_true")
 
@@ -128,7 +131,7 @@ def plot(curves, scheds, path):
     plt.close(fig)
 
 
-def write_sheet(path, df, sheet="compare", title=None):
+def write_sheet(path, df, sheet="compare", title=None, lock_timeout=None):
     """Add (or replace) ``sheet`` in the workbook at ``path``, keeping every other part as is.
 
     The sheet holds an accuracy grid (optimizer x schedule) with a bar chart, and the full
@@ -152,10 +155,11 @@ def write_sheet(path, df, sheet="compare", title=None):
     rows += [[], list(df.columns)]
     rows += [[None if (isinstance(v, float) and v != v) else v for v in r]
              for r in df.itertuples(index=False)]
-    put_sheet(path, sheet, rows, {
-        "title": "accuracy by optimizer and schedule", "x_title": "optimizer",
-        "y_title": "test accuracy", "data": (2, 1 + len(scheds), 2, 2 + len(opts)),
-        "anchor": f"{chr(ord('A') + len(scheds) + 2)}2"})
+    chart = {"title": "accuracy by optimizer and schedule", "x_title": "optimizer",
+             "y_title": "test accuracy", "data": (2, 1 + len(scheds), 2, 2 + len(opts)),
+             "anchor": f"{chr(ord('A') + len(scheds) + 2)}2"}
+    with locks.locked(str(path), lock_timeout, "workbook"):  # the whole read-modify-write: a second writer waits
+        put_sheet(path, sheet, rows, chart)
 
 
 def run(args):
@@ -166,11 +170,11 @@ def run(args):
         raise ValueError(f"--subset must be >= 0, got {args.subset}")
     opts = _names(args.opts, OPTIMIZERS, "optimizer")
     scheds = _names(args.scheds, SCHEDULERS, "schedule")
+    if args.workbook and not str(args.workbook).lower().endswith((".xlsx", ".xlsm")):
+        raise ValueError(f"--workbook {args.workbook} must be an .xlsx or .xlsm workbook (xlopt build -o NAME.xlsx)")
     if args.workbook and not Path(args.workbook).is_file():
         raise FileNotFoundError(f"workbook {args.workbook} does not exist (build it first with "
                                 f"`xlopt build -o {args.workbook}`)")
-    if args.workbook and not str(args.workbook).lower().endswith((".xlsx", ".xlsm")):
-        raise ValueError(f"--workbook {args.workbook} must be an .xlsx or .xlsm workbook")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a file, not a folder; name a folder for compare.csv/.png")
     device = resolve_device(args.device)
@@ -189,7 +193,8 @@ def run(args):
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
     if args.workbook:
         write_sheet(args.workbook, df, title=f"Test accuracy after {args.epochs} epochs of "
-                    f"{args.model} on {len(dls.train.y)} Fashion-MNIST images")
+                    f"{args.model} on {len(dls.train.y)} Fashion-MNIST images",
+                    lock_timeout=getattr(args, "lock_timeout", None))
         print(f"wrote sheet 'compare' into {args.workbook}")
     return df
 

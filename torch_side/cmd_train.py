@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from torch_side.checkpoint import CheckpointCB, CheckpointError
+from torch_side.checkpoint import CheckpointCB, CheckpointError, load_checkpoint
 from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
 from torch_side.learner import Learner, NonFiniteLossError
 from torch_side.callbacks import DeviceCB, MixedPrecisionCB, capture_preds, accuracy
@@ -94,6 +94,9 @@ def run(args):
     recipe = get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
                         opt=args.opt, sched=args.sched,
                         zero_bn=args.zero_bn)
+    config = {"opt": recipe.opt, "sched": recipe.sched, "lr": recipe.lr, "bs": recipe.bs}
+    if args.resume and (Path(args.out) / "checkpoint.pt").exists():  # another optimizer, schedule, lr or
+        load_checkpoint(Path(args.out) / "checkpoint.pt", recipe.model, config)  # bs: refused before any work
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -104,8 +107,7 @@ def run(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
-                        resume=args.resume, config={"opt": recipe.opt, "sched": recipe.sched,
-                                                    "lr": recipe.lr, "bs": recipe.bs})
+                        resume=args.resume, config=config)
     learn, metrics, recorder = build_learner(recipe, dls, device, progress=not args.no_progress,
                                              compile=args.compile, extra_cbs=[ckpt])
     print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "

@@ -8,11 +8,7 @@
   xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
   xlopt install-libreoffice           the .xlsm's buttons in LibreOffice Calc (--uninstall)
 """
-import argparse
-import importlib
-import sys
-
-from xlopt.core.errors import XloptError
+import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
 # sub-command -> (module exposing add_arguments(parser) and main(args) -> int, one-line help)
 COMMANDS = {
@@ -27,6 +23,8 @@ COMMANDS = {
 
 
 def build_parser():
+    import argparse
+    import importlib
     parser = argparse.ArgumentParser(prog="xlopt", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -39,11 +37,24 @@ def build_parser():
     return parser
 
 
+def interrupted_early(prog):
+    """Ctrl-C before the signal guard is in place (while importing it): the same one line, exit 130."""
+    try:
+        print(f"{prog}: interrupted; no file was changed", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    return 130
+
+
 def main(argv=None):
-    from xlopt.core.signals import guarded
+    try:
+        from xlopt.core.signals import guarded
+    except KeyboardInterrupt:
+        return interrupted_early("xlopt")
     command = []
 
     def body():
+        from xlopt.core.errors import XloptError
         args = build_parser().parse_args(argv)
         command.append(args.command)
         try:

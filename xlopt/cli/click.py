@@ -11,7 +11,7 @@ import re
 import time
 import zipfile
 
-from xlopt.core import buttons, locks, sheets
+from xlopt.core import buttons, locks, progress, sheets
 from xlopt.live import press
 from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput, Diverged
@@ -84,22 +84,35 @@ def click(path, button, sheet, times=1, carry=None, lo=None, lock_timeout=None):
         raise BadInput(f"--times must be at least 1, got {times}")
     if times > MAX_TIMES:
         raise BadInput(f"--times must be at most {MAX_TIMES}, got {times}; press again in another call")
-    with locks.locked(path, lock_timeout, "workbook"):
-        return _click(path, button, sheet, times, carry, lo)
+    presses = times if button == "run" else 1
+    with locks.locked(path, lock_timeout, "workbook"), \
+            progress.bar(presses, f"{sheet}: {button}", unit="press", delay_s=0) as tick:  # a terminal only
+        return _click(path, button, sheet, times, carry, lo, tick)
 
 
-def _click(path, button, sheet, times, carry, lo):
+def _per_press(tick):
+    """The bar advances once a press: every EPOCHS_PER_CLICK epochs of Run."""
+    epochs = [0]
+
+    def epoch_done():
+        epochs[0] += 1
+        if epochs[0] % buttons.EPOCHS_PER_CLICK == 0:
+            tick()
+    return epoch_done
+
+
+def _click(path, button, sheet, times, carry, lo, tick=progress.noop):
     from xlopt.live.lo import LibreOffice, UnoBook
 
     carry = carry or workbook_carry(path)
     if lo is None:
         with LibreOffice() as own:
-            return _click(path, button, sheet, times, carry, own)
+            return _click(path, button, sheet, times, carry, own, tick)
     doc = lo.load(path)
     try:
         book = UnoBook(doc, sheet)
         before = len(book.read_log())
-        log = press.press(book, button, times, carry)
+        log = press.press(book, button, times, carry, _per_press(tick) if button == "run" else tick)
         doc.calculate_all()
         top = {k: book.get(k) for k in ("const", "slope", "lr", "rmse") if book.has(k)}
         save(doc, path)

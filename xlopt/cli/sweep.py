@@ -10,7 +10,7 @@ import math
 import os
 import sys
 
-from xlopt.core import buttons, sheets, sweep
+from xlopt.core import buttons, progress, sheets, sweep
 from xlopt.core.errors import BadInput
 from xlopt.core.report import table
 from xlopt.core.runner import FORMATS, load_data
@@ -85,8 +85,9 @@ def prepare(args):
 def main(args, ops=None):
     axes, data, limit = prepare(args)
     data_name = args.data or "lesson"
-    result = sweep.run(args.sheet, axes, args.epochs, args.carry, data, args.threshold,
-                       ops=ops or sweep.NumpyOps, memory_limit=limit, data_name=data_name)
+    with progress.bar(args.epochs, f"sweep {args.sheet}") as tick:  # stderr, a terminal only
+        result = sweep.run(args.sheet, axes, args.epochs, args.carry, data, args.threshold,
+                           ops=ops or sweep.NumpyOps, memory_limit=limit, data_name=data_name, tick=tick)
     if args.plot:
         from xlopt.writers import sweep_plot
         sweep_plot.write(result, args.plot)

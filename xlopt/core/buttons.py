@@ -57,8 +57,10 @@ def log_entry(book, epoch):
             "const": book.get("const"), "slope": book.get("slope"), "lr": book.get("lr")}
 
 
-def run(book, epochs=EPOCHS_PER_CLICK, carry="lesson"):
-    """The Run button: `epochs` carries (five per click), the sheet's per-epoch hook, one log row each."""
+def run(book, epochs=EPOCHS_PER_CLICK, carry="lesson", tick=None):
+    """The Run button: `epochs` carries (five per click), the sheet's per-epoch hook, one log row each.
+
+    tick: called once after each epoch (a progress bar's update), if given."""
     if epochs < 1:
         raise BadInput(f"epochs must be at least 1, got {epochs}")
     hook = book.sheet.after_epoch
@@ -72,6 +74,8 @@ def run(book, epochs=EPOCHS_PER_CLICK, carry="lesson"):
                 hook(book)
                 _calculate(book, epoch)
             log.append(log_entry(book, epoch))
+            if tick is not None:
+                tick()
     book.write_log(log)
     return log
 

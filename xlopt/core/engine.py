@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from xlopt.core import compiled, sheets
-from xlopt.core.errors import BadInput
+from xlopt.core.errors import TINY_LR, BadInput, Diverged
 
 
 @dataclass
@@ -132,6 +132,32 @@ def default_inputs(sheet):
     for e in sheet.extras:
         d[e.name] = e.default
     return d
+
+
+def data_overflow(sheet, data):
+    """(data row, x, y) where the sheet's first pass from Reset's b = a = 1 overflows even at lr
+    errors.TINY_LR, or None: then the data are not what overflows. The row is the pass's first bad
+    row; where only a sum over the rows overflowed, the first row whose squares do, else the largest."""
+    inputs = default_inputs(sheet)
+    inputs["lr"] = TINY_LR
+    p = compute_pass(sheet, data, inputs)
+    row = p.bad_row
+    if row is None and not all(map(_finite, p.summary.values())):  # a sum over the rows overflowed
+        sq = [i + 1 for i, (x, y) in enumerate(zip(data.x, data.y)) if not _finite(x * x + y * y)]
+        row = sq[0] if sq else 1 + max(range(len(data.x)), key=lambda i: max(abs(data.x[i]), abs(data.y[i])))
+    if row is None:
+        return None
+    return row, data.x[row - 1], data.y[row - 1]
+
+
+def blame_data(e, sheet, data):
+    """Diverged `e` again, saying the data overflow when they do (whatever the lr), else `e` itself."""
+    if e.data is not None:
+        return e
+    found = data_overflow(sheet, data)
+    if found is None:
+        return e
+    return Diverged(e.sheet, e.epoch, e.row, e.first_row, e.detail, data=found)
 
 
 class MemoryBook:

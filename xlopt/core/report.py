@@ -18,9 +18,20 @@ def emit(result, fmt, out=None):
         _csv(result["history"], HISTORY_KEYS, out)
     else:
         h = result["history"]
+        line = true_line(result["state"]["data"])  # the lesson's and random data; not a user's own CSV
+        truth = f"; true b = {line[0]:g}, a = {line[1]:g}" if line else ""
         out.write(f"{result['sheet']} ({result['carry']} carry): {len(h)} epochs, "
-                  f"now at epoch {h[-1]['epoch'] if h else 0}; true b = {sheets.TRUE_B}, a = {sheets.TRUE_A}\n")
+                  f"now at epoch {h[-1]['epoch'] if h else 0}{truth}\n")
         out.write(table(h, HISTORY_KEYS))
+
+
+def true_line(data):
+    """(true b, true a) when the data are the lesson's or random rows (y = TRUE_B + x·TRUE_A exactly,
+    as Data.lesson and Data.random make them), else None: a user's own data have no known line."""
+    b, a = sheets.TRUE_B, sheets.TRUE_A
+    if all(y == b + x * a for x, y in zip(data["x"], data["y"])):
+        return b, a
+    return None
 
 
 def _csv(rows, keys, out):

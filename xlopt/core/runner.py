@@ -8,9 +8,9 @@ import csv
 import math
 import os
 
-from xlopt.core import buttons, locks, sheets, state
-from xlopt.core.engine import Data, MemoryBook
-from xlopt.core.errors import BadInput
+from xlopt.core import buttons, locks, progress, sheets, state
+from xlopt.core.engine import Data, MemoryBook, blame_data
+from xlopt.core.errors import BadInput, Diverged
 
 FORMATS = ("table", "json", "csv")
 MAX_EPOCHS = 100_000  # a documented bound: about a minute of the engine, a few of torch
@@ -100,12 +100,18 @@ def run(args, make_book=None):
     if args.epochs > MAX_EPOCHS:
         raise BadInput(f"--epochs must be at most {MAX_EPOCHS}, got {args.epochs}; continue a longer run "
                        "in steps with --state FILE")
+    book = None
     with _state_lock(args):  # the whole read-modify-write: a second writer waits
-        book, carry = open_book(args, make_book)
-        if args.lr is not None:
-            buttons.set_lr(book, args.lr)
-        before = len(book.read_log())
-        log = buttons.run(book, args.epochs, carry)
+        try:
+            book, carry = open_book(args, make_book)
+            if args.lr is not None:
+                buttons.set_lr(book, args.lr)
+            before = len(book.read_log())
+            with progress.bar(args.epochs, f"{book.sheet.name} ({carry} carry)") as tick:  # a terminal only
+                log = buttons.run(book, args.epochs, carry, tick)
+        except Diverged as e:  # the data themselves may overflow, whatever the lr (Reset included)
+            sheet, data = (book.sheet, book.data) if book is not None else (sheets.get(args.sheet), load_data(args))
+            raise blame_data(e, sheet, data) from None
         if args.state:
             state.save(book, carry, args.state)
     return result_dict(book, carry, log[before:])

@@ -490,8 +490,10 @@ def grid_values(axes):
 
 
 def run(sheet_name, axes, epochs=DEFAULT_EPOCHS, carry="lesson", data=None, threshold=DEFAULT_THRESHOLD,
-        ops=NumpyOps, memory_limit=None, data_name="lesson"):
-    """Every configuration of the grid from the sheet's Reset, `epochs` epochs of Run, all at once."""
+        ops=NumpyOps, memory_limit=None, data_name="lesson", tick=None):
+    """Every configuration of the grid from the sheet's Reset, `epochs` epochs of Run, all at once.
+
+    tick: called after each epoch (a progress bar's update), if given."""
     sheet = sheets.get(sheet_name)
     data = data or Data.lesson()
     if epochs < 1:
@@ -521,6 +523,8 @@ def run(sheet_name, axes, epochs=DEFAULT_EPOCHS, carry="lesson", data=None, thre
                 hook(book)
                 book.calculate()
             rmse[epoch - 1] = ops.to_numpy(book.get("rmse"))
+            if tick is not None:
+                tick()
     return _summarise(sheet, carry, epochs, threshold, axes, configs, book, rmse, data_name)
 
 

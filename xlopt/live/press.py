@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from xlopt.core import buttons, sheets
 from xlopt.core.cells import cells_of
-from xlopt.core.engine import Data, MemoryBook, default_inputs
+from xlopt.core.engine import Data, MemoryBook, blame_data, default_inputs
 from xlopt.core.errors import BadInput, Diverged
 
 BUTTONS = ("run", "reset")
@@ -89,10 +89,12 @@ def check_pass(book):
                    "fix that cell, lower lr, or press Reset")
 
 
-def _press(book, button, epochs, carry):
+def _press(book, button, epochs, carry, tick=None):
     if button == "run":
-        return buttons.run(book, epochs, carry)
+        return buttons.run(book, epochs, carry, tick)
     buttons.reset(book)
+    if tick is not None:
+        tick()
     return book.read_log()
 
 
@@ -117,8 +119,10 @@ def restore(book, snap):
         book.calculate()
 
 
-def press(book, button, times=1, carry="lesson"):
-    """Press Run (five epochs a time) or Reset on `book`, checked first on a copy; returns the log."""
+def press(book, button, times=1, carry="lesson", tick=None):
+    """Press Run (five epochs a time) or Reset on `book`, checked first on a copy; returns the log.
+
+    tick: called after each epoch of Run (once for Reset) on the real book: a progress bar."""
     if button not in BUTTONS:
         raise BadInput(f"button must be one of {', '.join(BUTTONS)}, got {button!r}")
     if carry not in buttons.CARRIES:
@@ -135,11 +139,11 @@ def press(book, button, times=1, carry="lesson"):
     mem = inputs.memory_book()
     try:
         _press(mem, button, epochs, carry)
-    except Diverged as e:
-        raise _located(e, inputs, mem, getattr(book, "columns", None)) from None
+    except Diverged as e:  # the cell that overflowed; the data themselves, if no lr could help
+        raise blame_data(_located(e, inputs, mem, getattr(book, "columns", None)), inputs.layout, inputs.data) from None
     snap = ({n: v for n, v in inputs.values.items() if n in inputs.layout.written}, inputs.log)
     try:
-        return _press(book, button, epochs, carry)
+        return _press(book, button, epochs, carry, tick)
     except BaseException:
         restore(book, snap)
         raise
