@@ -69,16 +69,31 @@ def test_a_waiting_writer_says_so_then_continues(tmp_path):
     s = str(tmp_path / "s.json")
     subprocess.run([sys.executable, "-m", "xlopt.cli", "run", "adam", "--state", s], cwd=ROOT, env=ENV,
                    check=True, capture_output=True)
-    ready = threading.Event()
-    t = threading.Thread(target=_hold, args=(s, 2.5, ready))
+    ready, release = threading.Event(), threading.Event()
+    t = threading.Thread(target=_hold_until, args=(s, release, ready))
     t.start()
     ready.wait()
-    r = subprocess.run([sys.executable, "-m", "xlopt.cli", "run", "adam", "--state", s], cwd=ROOT, env=ENV,
-                       capture_output=True, text=True)
+    # the lock is held until the second writer says it waits (however slowly it starts), at most 60 s
+    child = subprocess.Popen([sys.executable, "-m", "xlopt.cli", "run", "adam", "--state", s], cwd=ROOT,
+                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = child.stderr.readline() if _readable(child.stderr, 60) else ""
+    release.set()
     t.join()
-    assert r.returncode == 0, r.stderr
-    assert f"xlopt: waiting for another xlopt to finish with state file {s} ..." in r.stderr
+    out, rest = child.communicate(timeout=60)
+    assert child.returncode == 0, first + rest
+    assert first.strip() == f"xlopt: waiting for another xlopt to finish with state file {s} ..."
     assert last_epoch(s) == 10
+
+
+def _hold_until(path, release, ready):
+    with locks.locked(path):
+        ready.set()
+        release.wait(60)
+
+
+def _readable(stream, timeout):
+    import select
+    return bool(select.select([stream], [], [], timeout)[0])
 
 
 def test_lock_timeout_fails_clearly_and_writes_nothing(tmp_path):
