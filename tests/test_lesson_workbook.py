@@ -67,7 +67,10 @@ def test_reset_then_runs_land_where_xlopt_run_does(lo, replica, tmp_path, name, 
     for k in ("const", "slope", "lr"):
         assert close(r["top"][k], ref.get(k)), (name, carry, k, r["top"][k], ref.get(k))
     assert [e["epoch"] for e in r["log"]] == list(range(1, 11))
-    assert lesson_replica.buttons_of(path)["vba"] == lesson_replica.buttons_of(replica["xlsm"])["vba"]
+    saved, built = lesson_replica.buttons_of(path), lesson_replica.buttons_of(replica["xlsm"])
+    assert saved["vba"] == built["vba"]  # the VBA project byte for byte
+    assert saved["vml"] == built["vml"] and saved["ctrl"] == built["ctrl"]  # both buttons, both Subs
+    assert saved["ctrlprops"] == built["ctrlprops"] and len(saved["ctrlprops"]) == 10
 
 
 def test_the_error_check_reads_the_columns_the_sheet_has(lo, replica, tmp_path):
