@@ -1,7 +1,8 @@
 """Named optimizers and schedules for ``train --opt/--sched`` and ``compare``.
 
-The lesson's optimizers and schedules are torch_side/optim.py and torch_side/sched.py; AdamW and
-the constant schedule are PyTorch's own.
+The lesson's optimizers and schedules are torch_side/optim.py and torch_side/sched.py; AdamW,
+the constant schedule and ``onecycle-torch`` (torch.optim.lr_scheduler.OneCycleLR, which the
+lesson's recipes call) are PyTorch's own.
 """
 from functools import partial
 
@@ -14,7 +15,7 @@ __all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func",
            "source"]
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adam-anneal", "adamw")
-SCHEDULERS = ("constant", "cosine", "onecycle", "anneal")
+SCHEDULERS = ("constant", "cosine", "onecycle", "onecycle-torch", "anneal")
 # Peak learning rates that train the BatchNorm ResNets stably in a few epochs.
 DEFAULT_LR = {"sgd": 0.2, "momentum": 0.2, "rmsprop": 3e-3, "adam": 1e-2,
               "adam-anneal": 1e-2, "adamw": 1e-2}
@@ -25,7 +26,7 @@ _OURS = {"sgd": optim.SGD, "momentum": optim.Momentum, "rmsprop": optim.RMSProp,
 
 def source(name):
     """Where ``name`` comes from, for the comparison table: ``'torch_side'`` or ``'torch'``."""
-    return "torch" if name in ("adamw", "constant") else "torch_side"
+    return "torch" if name in ("adamw", "constant", "onecycle-torch") else "torch_side"
 
 
 def _check(name, known):
@@ -56,6 +57,11 @@ def _onecycle(opt, max_lr, total_steps):
     return sched.OneCycle(opt, max_lr=max_lr, total_steps=total_steps, cycle_momentum=_has_momentum(opt))
 
 
+def _torch_onecycle(opt, max_lr, total_steps):
+    """PyTorch's own OneCycleLR with its defaults: what the lesson's notebooks call."""
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps)
+
+
 def sched_cbs(name, total_steps, max_lr, opt_name=None):
     """Callbacks that run the named schedule (per batch, or per epoch for the annealer).
 
@@ -69,12 +75,13 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
     cbs = []
     if name == "cosine":
         cbs.append(BatchSchedCB(partial(sched.CosineAnnealing, T_max=total_steps)))
-    elif name == "onecycle":
+    elif name in ("onecycle", "onecycle-torch"):
         if total_steps < MIN_ONECYCLE_STEPS:
             raise ValueError(f"a 1cycle schedule needs at least {MIN_ONECYCLE_STEPS} batches in "
                              f"all, this run has {total_steps}; use more epochs, a larger "
                              "--subset or a smaller batch size")
-        cbs.append(BatchSchedCB(partial(_onecycle, max_lr=max_lr, total_steps=total_steps)))
+        make = _onecycle if name == "onecycle" else _torch_onecycle
+        cbs.append(BatchSchedCB(partial(make, max_lr=max_lr, total_steps=total_steps)))
     if name == "anneal" or opt_name == "adam-anneal":
         cbs.append(EpochSchedCB(sched.AutoAnneal))
     return cbs
