@@ -204,7 +204,7 @@ def _run_one(recipe, device, out, args):
         d = out / recipe.name if recipe.learners == 1 else out / recipe.name / f"learner-{k}"
         s, ev = train_recipe(recipe, device, d, subset=args.subset, seed=args.seed + k,
                              progress=not args.no_progress, resume=args.resume,
-                             data_dir=args.data_dir)
+                             data_dir=args.data_dir, data_seed=args.seed)
         summaries.append(s)
         evaluators.append(ev)
     row = dict(summaries[0])

@@ -104,18 +104,21 @@ def recipe_from_args(args):
 
 
 def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resume=False,
-                 compile=False, data_dir=None, download=False, dls=None):
+                 compile=False, data_dir=None, download=False, dls=None, data_seed=None):
     """Train ``recipe`` once; write history, plots, checkpoint, metrics.json into ``out``.
 
     Returns ``(summary dict, evaluator Learner)``; the evaluator holds the trained model and
-    the test loader, for TTA and ensembles.
+    the test loader, for TTA and ensembles. ``data_seed`` (default ``seed``) picks the
+    subset and the batch order, so learners of one ensemble can differ by ``seed`` alone.
     """
+    data_seed = seed if data_seed is None else data_seed
     torch.manual_seed(seed)
     np.random.seed(seed)
     if dls is None:
         valid_subset = None if subset is None else max(subset // 6, 100)
         dls = fashion_dls(recipe.bs, device, subset=subset, valid_subset=valid_subset,
-                          seed=seed, data_dir=data_dir, download=download, channels_last=True)
+                          seed=data_seed, data_dir=data_dir, download=download,
+                          channels_last=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name, resume=resume)

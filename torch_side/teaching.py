@@ -106,7 +106,7 @@ class ActivationStats(HasLearnCB):
         """The lesson's "colourful dimension": log(1 + histogram), one column per batch."""
         fig, axs = self._grid(len(self.hists))
         for i, ax in enumerate(axs):
-            ax.imshow(self.hist_matrix(i).log1p(), origin="lower", aspect="auto")
+            ax.imshow(self.hist_matrix(i).log1p().numpy(), origin="lower", aspect="auto")
             ax.set_title(self.names[i] or f"layer {i}", fontsize=8)
             ax.set_axis_off()
         fig.suptitle("|activation| histogram per batch (log scale)")
