@@ -47,6 +47,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--bench-dir", help="where full-data runs land (default bench/results)")
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
+    p.add_argument("--compile", action="store_true", help="torch.compile each model (GPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -204,7 +205,8 @@ def _run_one(recipe, device, out, args):
         d = out / recipe.name if recipe.learners == 1 else out / recipe.name / f"learner-{k}"
         s, ev = train_recipe(recipe, device, d, subset=args.subset, seed=args.seed + k,
                              progress=not args.no_progress, resume=args.resume,
-                             data_dir=args.data_dir, data_seed=args.seed)
+                             compile=getattr(args, "compile", False), data_dir=args.data_dir,
+                             data_seed=args.seed)
         summaries.append(s)
         evaluators.append(ev)
     row = dict(summaries[0])
