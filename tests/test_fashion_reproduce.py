@@ -39,6 +39,14 @@ def test_lesson_recipes_carry_the_lessons_settings_and_numbers():
     assert {r.epochs for r in ours} == {5, 20, 50}
 
 
+def test_table_lists_unmeasured_rows_with_their_reason():
+    md = cmd_reproduce.markdown_table({}, reasons={"lesson-erase-50ep": "50 epochs on 2 cores"})
+    assert "| lesson-erase-50ep | 50 | 94.6 | 94.9 | unmeasured: 50 epochs on 2 cores |" in md
+    assert "| lesson-copy-2x25ep | 2x25 | 94.0 / 94.4 ens. | 94.7 ens. | unmeasured |" in md
+    assert "| ours-5ep | 5 | 92.7 (lesson-wide) | 93.4 (lesson-wide) | unmeasured |" in md
+    assert "tiny" not in md
+
+
 def test_reproduce_tiny_end_to_end_then_resume_skips_it(tmp_path, capsys, monkeypatch):
     wb = tmp_path / "book.xlsx"
     assert _rep(tmp_path, "--only", "tiny", "--subset", "600", "--workbook", str(wb)) == 0

@@ -94,8 +94,10 @@ def _best(row):
     return None, None
 
 
-def markdown_table(rows, names=None):
-    """The lesson's figures and ours, one line per recipe; recipes without a row: unmeasured."""
+def markdown_table(rows, names=None, reasons=None):
+    """The lesson's figures and ours, one line per recipe; recipes without a row: unmeasured
+    (with ``reasons[name]`` when given)."""
+    reasons = reasons or {}
     names = names or [n for n in RECIPES if n not in SMOKE or n in rows]
     head = ("| experiment | epochs | lesson before fix | lesson after fix | ours | ours TTA | "
             "ours ensemble | s/epoch | images/s | device | note |")
@@ -115,7 +117,8 @@ def markdown_table(rows, names=None):
         row = rows.get(n)
         epochs = f"{r.learners}x{r.epochs}" if r.learners > 1 else str(r.epochs)
         if row is None:
-            lines.append(f"| {n} | {epochs} | {bef} | {aft} | unmeasured |  |  |  |  |  | "
+            why = f": {reasons[n]}" if n in reasons else ""
+            lines.append(f"| {n} | {epochs} | {bef} | {aft} | unmeasured{why} |  |  |  |  |  | "
                          f"{r.note} |")
             continue
         scale = "" if row.get("train_images") == 60000 else f" (subset {row.get('train_images')})"
