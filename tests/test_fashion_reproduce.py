@@ -1,8 +1,10 @@
 """`torch-side reproduce`, the lesson's recipes, `train --model/--augment` and the teaching
 tools' commands, end to end on small real Fashion-MNIST subsets (CPU, seconds each)."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 import json
 
-import pytest
 import torch
 from openpyxl import load_workbook
 

@@ -1,8 +1,10 @@
 """The lesson's teaching tools on small synthetic problems (CPU, seconds), and batch- vs
 item-level augmentation."""
+import pytest
+
+pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
 from functools import partial
 
-import pytest
 import torch
 from torch import nn
 
