@@ -41,43 +41,83 @@ class Data:
                 raise BadInput(f"data row {i % len(self.x) + 1} holds a non-finite number ({v})")
 
 
-@dataclass
 class Pass:
-    cols: dict       # key -> list of row values (b and a included)
-    summary: dict    # summary key -> value
-    bad_row: object  # 1-based data row where values stopped being finite, or None
+    """One recalculation: `cols` (key -> list of row values, b and a included), `summary` (summary key
+    -> value) and `bad_row` (1-based data row where values stopped being finite, or None).
+
+    The engine's passes keep their rows as one tuple a row and build `cols` only when it is read;
+    `last` reads the last row directly (Run needs only that and the summaries)."""
+
+    def __init__(self, cols, summary, bad_row, rows=None, index=None):
+        self._cols, self.summary, self.bad_row = cols, summary, bad_row
+        self._rows, self._index = rows, index
+
+    @property
+    def cols(self):
+        if self._cols is None:
+            self._cols = dict(zip(self._index, map(list, zip(*self._rows))))
+        return self._cols
 
     def last(self, key):
-        return self.cols[key][-1]
+        if self._cols is None:
+            return self._rows[-1][self._index[key]]
+        return self._cols[key][-1]
+
+    def __eq__(self, other):
+        return isinstance(other, Pass) and (self.cols, self.summary, self.bad_row) == (other.cols, other.summary, other.bad_row)
+
+    def __repr__(self):
+        return f"Pass(cols={self.cols!r}, summary={self.summary!r}, bad_row={self.bad_row!r})"
 
 
 def compute_pass(sheet, data, inputs):
     """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets).
 
-    The rows run in `compiled.scalar_pass`, the sheet's rule trees compiled to one Python loop; a
-    row that raises is evaluated again here, cell by cell, by `_slow_row`."""
+    The rows and the column sums the summaries read run in `compiled.engine_pass`, the sheet's rule
+    trees compiled to one Python loop; a row that raises is evaluated again here, cell by cell, by
+    `_slow_row`."""
     env0 = {"lr": inputs["lr"]}
     env0.update({h: inputs[h] for h in sheet.hyper})
     state = {}
     for t in sheet.targets:
         state.update(zip(t.keys, inputs[t.name]))
     top = (inputs["const"], inputs["slope"], *env0.values(), *(state[k] for k in sheet.state))
+    fn, summ = compiled.engine_pass(sheet)
+    index = _index(sheet)
     last = _LAST_ROWS.get(id(sheet))
-    if last is not None and last[0] is sheet and last[1] == top and last[2] == (data.x, data.y):
-        cols, bad = last[3], last[4]  # same row inputs (adam_ann's recalculation after keeping lr)
+    if last is not None and last[0] is sheet and last[1] == top and last[2] == data.x and last[3] == data.y:
+        rows, sums, bad = last[4:]  # same row inputs (adam_ann's recalculation after keeping lr)
     else:
-        fn = compiled.scalar_pass(sheet)
-        cols = fn(data.x, data.y, *top, lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
-        if cols is None:  # a cell's lr/β-only part raises: every row cell by cell
+        got = fn(data.x, data.y, *top, lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
+        if got is None:  # a cell's lr/β-only part raises: every row cell by cell
             cols = _slow_pass(sheet, data, env0, inputs["const"], inputs["slope"], state)
-        bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
-        _LAST_ROWS[id(sheet)] = (sheet, top, (list(data.x), list(data.y)), cols, bad)
-    return Pass({k: list(v) for k, v in cols.items()}, summaries(sheet, cols, inputs), bad)
+            rows, sums = list(zip(*(cols[k] for k in index))), None
+            chk = math.nan
+        else:
+            rows, sums, chk = got
+        bad = None
+        if not math.isfinite(chk):  # a cell is not finite (or finite cells overflowed the sum)
+            cols = dict(zip(index, map(list, zip(*rows))))
+            bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
+        _LAST_ROWS[id(sheet)] = (sheet, top, list(data.x), list(data.y), rows, sums, bad)
+    p = Pass(None, None, bad, rows, index)
+    p.summary = summ.fn(sums, inputs) if summ is not None and sums is not None else summaries(sheet, p.cols, inputs)
+    return p
 
 
-# sheet id -> (sheet, row inputs, data, columns, bad row) of the last pass: the rows are a pure
-# function of those, so a recalculation that changed only a summary's input (prev_grad2) reuses them
+def _index(sheet):
+    got = _INDEX.get(id(sheet))
+    if got is None or got[0] is not sheet:
+        keys = ("b", "a", *(c.key for c in sheet.columns))
+        got = _INDEX[id(sheet)] = (sheet, {k: i for i, k in enumerate(keys)})
+    return got[1]
+
+
+# sheet id -> (sheet, row inputs, data x, data y, rows, column sums, bad row) of the last pass: the
+# rows are a pure function of those, so a recalculation that changed only a summary's input
+# (prev_grad2) reuses them
 _LAST_ROWS = {}
+_INDEX = {}
 
 
 def _slow_pass(sheet, data, env0, b, a, state):
