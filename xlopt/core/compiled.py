@@ -12,8 +12,9 @@ from the same trees:
 - `vector_pass(sheet, ops)`: the same loop over arrays of configurations (numpy or torch): every
   operand may be an array, `^` goes through `ops.pow` (exact libm pow, see `xlopt.core.sweep`) and
   √ through `ops.sqrt`. It keeps only the columns the summaries read, the last row's values, and
-  a running sum of every cell (a cheap "all finite?" test; an exact per-row scan is the `exact=True`
-  variant, run only on the configurations whose sum was not finite).
+  a running sum of the cells `row_checks` names and of the last row's (a cheap "all finite?" test;
+  an exact per-row scan is the `exact=True` variant, run only on the configurations whose sum was
+  not finite).
 
 Symbols: x, y, b, a (the row's inputs), lr and the hyper-parameters, `prev:k` for a carried state
 column k not yet computed in this row (the previous row's value), `col:k` for a column computed
@@ -308,21 +309,23 @@ _ENGINE = {}
 
 
 def engine_pass(sheet):
-    """(fn, summaries) for the engine: fn(X, Y, b, a, lr, *hypers, *state, slow) -> (rows, sums, chk),
-    or None when a row-invariant sub-expression raises (the caller then evaluates every row slowly).
+    """(rows_fn, last_fn, summaries) for the engine, both fns called as
+    fn(X, Y, b, a, lr, *hypers, *state, slow), or returning None when a row-invariant sub-expression
+    raises (the caller then evaluates every row slowly).
 
-    rows: one tuple a row, (b, a, each column in the sheet's evaluation order); sums: the column sums
+    rows_fn returns (rows, sums, chk), last_fn (last row, sums, chk) and keeps no other row: a row
+    is a tuple (b, a, each column in the sheet's evaluation order); sums: the column sums
     `summaries.sums` asks for (none when `summaries` is None: the caller evaluates them from whole
     columns); chk: a sum that is finite when every cell is (`row_checks`), else compute the bad row
     from the columns (it may also be an overflow of finite cells)."""
     got = _ENGINE.get(id(sheet))
     if got is None or got[0] is not sheet:  # keyed by identity: a Sheet holds dicts, so it is unhashable
-        got = _ENGINE[id(sheet)] = (sheet, _build_engine(sheet))
+        summ = Summaries.plan(sheet)
+        got = _ENGINE[id(sheet)] = (sheet, (_build_engine(sheet, summ, True), _build_engine(sheet, summ, False), summ))
     return got[1]
 
 
-def _build_engine(sheet):
-    summ = Summaries.plan(sheet)
+def _build_engine(sheet, summ, store):
     trees = row_trees(sheet)
     keys = [k for k, _ in trees]
     hoist = Hoist(_invariant(sheet))
@@ -334,21 +337,23 @@ def _build_engine(sheet):
     acc = [f"        t{i} += {var[c]}" if kind == "sum" else f"        t{i} += {var[c]} * {var[c]}"
            for i, (kind, c) in enumerate(sums)]
     acc += [f"        chk += c_{k}" for k in row_checks(sheet)]
+    cells = ", ".join("c_" + k for k in keys)
+    keep = [f"        ap((b, a, {cells}))"] if store else ["        lb = b; la = a"]
+    out = "rows" if store else f"(lb, la, {cells})"
     src = "\n".join(
         [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + [
-            "    rows = []; ap = rows.append", "    chk = 0.0"] +
+            "    rows = []; ap = rows.append" if store else "    lb = la = None", "    chk = 0.0"] +
         [f"    t{i} = 0.0" for i in range(len(sums))] + [
             "    for x, y in zip(X, Y):",
             "        try:"] + body + [
             "        except (OverflowError, ZeroDivisionError, ValueError):",
-            f"            ({', '.join('c_' + k for k in keys)},) = _slow(x, y, b, a, "
-            f"{{{', '.join(f'{k!r}: p_{k}' for k in sheet.state)}}})",
-            f"        ap((b, a, {', '.join('c_' + k for k in keys)}))"] + acc + [
+            f"            ({cells},) = _slow(x, y, b, a, "
+            f"{{{', '.join(f'{k!r}: p_{k}' for k in sheet.state)}}})"] + keep + acc + [
             f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] + [
             f"        p_{k} = c_{k}" for k in sheet.state] + [
-            f"    return rows, ({''.join(f't{i}, ' for i in range(len(sums)))}), "
-            f"chk + {' + '.join('c_' + k for k in keys)}", ""])
-    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b}), summ
+            f"    return {out}, ({''.join(f't{i}, ' for i in range(len(sums)))}), chk + {' + '.join('c_' + k for k in keys)}",
+            ""])
+    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b})
 
 
 # --- the same pass over arrays of configurations --------------------------------------------------
@@ -358,7 +363,7 @@ _VECTOR = {}
 def vector_pass(sheet, ops, exact=False):
     """fn(X, Y, b, a, lr, *hypers, *state) -> (columns the summaries read, last row's values, check).
 
-    check: with exact=False a running sum of every cell (finite if every cell is finite, possibly
+    check: with exact=False a running sum of cells (`row_checks`: finite if every cell is finite, possibly
     not finite by overflow when they all are: then ask again with exact=True); with exact=True the
     1-based first row with a non-finite cell per configuration (0: none).
     """
@@ -379,8 +384,8 @@ def _build_vector(sheet, ops, exact):
         finite = " & ".join(f"_finite(c_{k})" for k in keys)
         check = [f"        chk = _where((chk == 0) & ~({finite}), i + 1, chk)"]
         init = "    chk = 0"
-    else:  # in place: no new array per cell
-        check = [f"        chk += c_{k}" for k in keys]
+    else:  # in place: no new array per cell; the last row's cells are added after the loop
+        check = [f"        chk += c_{k}" for k in row_checks(sheet)]
         init = "    chk = _zeros(b)"
     init = "\n".join([init] + [f"    {line}" for line in hoist.lines])
     last = {"b": "lb", "a": "la", **{k: f"c_{k}" for k in keys}}
@@ -391,7 +396,8 @@ def _build_vector(sheet, ops, exact):
         [f"        L_{k}.append(c_{k})" for k in keep] + [
             "        lb, la = b, a",
             f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] +
-        [f"        p_{k} = c_{k}" for k in sheet.state] + [
+        [f"        p_{k} = c_{k}" for k in sheet.state] + (
+        [] if exact else [f"    chk += c_{k}" for k in keys]) + [
             f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
             f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
     return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
