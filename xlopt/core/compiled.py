@@ -105,8 +105,34 @@ def to_python(e, pow_fn=None, hoist=None):
         left, right = (to_python(a, pow_fn, hoist) for a in e.args)
         if e.op == "^" and pow_fn:
             return f"{pow_fn}({left}, {right})"
+        if e.op in "+-*/":  # 2 * float is 2.0 * float, without int's detour through float's method
+            a, b = e.args
+            if _small_int(a) and _surely_float(b):
+                left = repr(float(a.args[0])) if a.args[0] >= 0 else f"({float(a.args[0])!r})"
+            elif _small_int(b) and _surely_float(a):
+                right = repr(float(b.args[0])) if b.args[0] >= 0 else f"({float(b.args[0])!r})"
         return f"({left} {_BIN[e.op]} {right})"
     raise ValueError(f"no Python template for the operation {e.op!r}")
+
+
+def _small_int(e):
+    return (isinstance(e, E) and e.op == "num" and isinstance(e.args[0], int) and not isinstance(e.args[0], bool)
+            and abs(e.args[0]) <= 2 ** 53)
+
+
+def _surely_float(e):
+    """True when `e` is a Python float whatever the inputs hold (a data value, or arithmetic with one)."""
+    if not isinstance(e, E):
+        return isinstance(e, float)
+    if e.op == "sym":
+        return e.args[0] in ("x", "y")
+    if e.op == "num":
+        return isinstance(e.args[0], float)
+    if e.op == "/":
+        return True
+    if e.op in ("+", "-", "*"):
+        return _surely_float(e.args[0]) or _surely_float(e.args[1])
+    return False
 
 
 def _invariant(sheet):
@@ -241,8 +267,9 @@ class Summaries:
     earlier summaries, and whole columns only through `colsum` / `colsumsq`; those sums are added up
     in the row loop, left to right (`t += v`, `t += v * v`, exactly as `expr.colsum` and
     `expr.colsumsq` do), and `sums` holds them in the order of `self.sums` [(kind, column)]. √ and
-    `where` are `expr.sqrt` and `expr.where` themselves, and a summary that raises is NaN, as in
-    `engine.summaries`. A definition this cannot print gives `None` from `plan`."""
+    `where` are `expr.sqrt` (with a shortcut for floats) and `expr.where`, and a summary that
+    raises is NaN, as in `engine.summaries`. A definition this cannot print gives `None` from
+    `plan`."""
 
     def __init__(self, sums, fn):
         self.sums, self.fn = sums, fn
@@ -302,7 +329,14 @@ class Summaries:
                       "    except (OverflowError, ZeroDivisionError):", f"        s_{sm.key} = _nan"]
         out = ", ".join(f"{sm.key!r}: s_{sm.key}" for sm in sheet.summaries)
         src = "\n".join(["def _summ(S, I):"] + lines + [f"    return {{{out}}}", ""])
-        return cls(sums, _compile(src, "_summ", {"_sqrt": expr_sqrt, "_where": expr_where, "_nan": math.nan}))
+        return cls(sums, _compile(src, "_summ", {"_sqrt": _summary_sqrt, "_where": expr_where, "_nan": math.nan}))
+
+
+def _summary_sqrt(v):
+    """`expr.sqrt`, with its float case first."""
+    if type(v) is float:
+        return math.sqrt(v) if v >= 0 else math.nan
+    return expr_sqrt(v)
 
 
 _ENGINE = {}

@@ -5,6 +5,7 @@
 automatic or manual calculation), so the Run/Reset logic in `xlopt.buttons` is written once.
 """
 import math
+import operator
 import random
 from dataclasses import dataclass
 
@@ -75,16 +76,18 @@ def compute_pass(sheet, data, inputs):
     The rows and the column sums the summaries read run in `compiled.engine_pass`, the sheet's rule
     trees compiled to one Python loop; a row that raises is evaluated again here, cell by cell, by
     `_slow_row`."""
-    rows_fn, last_fn, summ, index, hyper, where = _plan(sheet)
-    env0 = {"lr": inputs["lr"]}
-    for h in hyper:
-        env0[h] = inputs[h]
-    top = (inputs["const"], inputs["slope"], *env0.values(), *(inputs[t][i] for t, i in where))
+    rows_fn, last_fn, summ, index, head, where = _plan(sheet)
+    top = head(inputs)  # const, slope, lr and the hyper-parameters
+    if where:
+        top += tuple([inputs[t][i] for t, i in where])  # the state columns' top values
     got = _LAST_ROWS.get(id(sheet))
     if got is not None and got[0] is sheet and got[1] == top and got[2] == data.x and got[3] == data.y:
         last, sums, bad, rows = got[4:]  # same row inputs (adam_ann's recalculation after keeping lr)
     else:
         xs, ys = list(data.x), list(data.y)
+        env0 = {"lr": inputs["lr"]}
+        for h in sheet.hyper:
+            env0[h] = inputs[h]
 
         def slow(x, y, b, a, st):
             return _slow_row(sheet, env0, x, y, b, a, st)
@@ -116,14 +119,16 @@ def compute_pass(sheet, data, inputs):
 
 
 def _plan(sheet):
-    """(rows fn, last-row fn, compiled summaries, row key -> tuple index, hyper names, where each
-    state column's top value is: (target, position)), once per sheet definition."""
+    """(rows fn, last-row fn, compiled summaries, row key -> tuple index, a getter of const, slope,
+    lr and the hyper-parameters, where each state column's top value is: (target, position)), once
+    per sheet definition."""
     got = _PLAN.get(id(sheet))
     if got is None or got[0] is not sheet:
         keys = ("b", "a", *(c.key for c in sheet.columns))
         at = {k: (t.name, i) for t in sheet.targets for i, k in enumerate(t.keys)}
+        head = operator.itemgetter("const", "slope", "lr", *sheet.hyper)
         got = _PLAN[id(sheet)] = (sheet, (*compiled.engine_pass(sheet), {k: i for i, k in enumerate(keys)},
-                                          tuple(sheet.hyper), tuple(at[k] for k in sheet.state)))
+                                          head, tuple(at[k] for k in sheet.state)))
     return got[1]
 
 
@@ -198,6 +203,7 @@ class MemoryBook:
         self.auto = True
         self.calculations = 0
         self._names = sheet.names(len(data.x))
+        self._last_keys = _last_keys(sheet)
         self.calculate()
 
     @property
@@ -208,15 +214,17 @@ class MemoryBook:
         return name in self._names
 
     def get(self, name):
-        if name in self.inputs:
-            v = self.inputs[name]
+        inputs = self.inputs
+        if name in inputs:
+            v = inputs[name]
             return list(v) if isinstance(v, list) else v
         if self.auto and self._dirty:
             self.calculate()
         p = self.pass_
-        if name in p.summary:
-            return p.summary[name]
-        key = _last_keys(self.sheet).get(name)
+        summary = p.summary
+        if name in summary:
+            return summary[name]
+        key = self._last_keys.get(name)
         if key is not None:
             return p.last(key)
         return outputs(self.sheet, p, name)
@@ -239,7 +247,7 @@ class MemoryBook:
     def first_bad_row(self):
         if self.auto and self._dirty:
             self.calculate()
-        if self.pass_.bad_row is None and not all(map(_finite, self.pass_.summary.values())):
+        if self.pass_.bad_row is None and not all(map(math.isfinite, self.pass_.summary.values())):
             return len(self.data.x)
         return self.pass_.bad_row
 
@@ -279,10 +287,6 @@ def _last_keys(sheet):
 
 
 _LAST_KEYS = {}
-
-
-def _finite(v):
-    return math.isfinite(v)
 
 
 def outputs(sheet, p, name):

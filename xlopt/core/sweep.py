@@ -324,6 +324,27 @@ class VectorBook:
         self._exact = compiled.vector_pass(sheet, ops, exact=True)
         self.calculate()
 
+    def expand(self, idx):
+        """A book of len(idx) configurations, configuration i holding this book's configuration
+        idx[i]: its inputs, log and divergence (the next calculation computes its pass)."""
+        ops = self.ops
+        tidx = idx if ops.name == "numpy" else ops.asindex(idx)
+
+        def take(v):
+            if isinstance(v, list):
+                return [take(w) for w in v]
+            return ops.take(v, tidx) if getattr(v, "shape", ()) == (self.n,) else v
+        book = VectorBook.__new__(VectorBook)
+        book.__dict__.update(self.__dict__)
+        book.n = len(idx)
+        book.inputs = {k: take(v) for k, v in self.inputs.items()}
+        book.log = [{k: take(v) for k, v in e.items()} for e in self.log]
+        book.div_epoch, book.div_row = self.div_epoch[idx], self.div_row[idx]
+        book.__dict__.pop("_prev", None)
+        book.pass_ = None
+        book._dirty = True
+        return book
+
     def _arr(self, v):
         if isinstance(v, (int, float)):
             return self.ops.full(self.n, v)
@@ -536,14 +557,24 @@ def run(sheet_name, axes, epochs=DEFAULT_EPOCHS, carry="lesson", data=None, thre
     check_memory(sheet, axes, len(data.x), epochs, memory_limit)
     configs = grid_values(axes)
     n = n_configs(axes)
+    # Reset reads only the β cells typed in before it (lr is typed after): it is pressed once per
+    # distinct β setting, and each configuration then takes its setting's cells
+    hypers = [k for k in configs if k != "lr"]
+    if hypers:
+        setting = np.stack([configs[k].view(np.uint64) for k in hypers], axis=1)  # bits: -0.0 is not 0.0
+        uniq, first, inverse = np.unique(setting, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    else:
+        first, inverse = np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
     inputs = default_inputs(sheet)
-    inputs.update({k: v for k, v in configs.items() if k != "lr"})  # typed in before Reset
-    book = VectorBook(sheet, data, n, ops, inputs)
-    book.epoch = 0
-    buttons.reset(book)
+    inputs.update({k: configs[k][first] for k in hypers})  # typed in before Reset
+    small = VectorBook(sheet, data, len(first), ops, inputs)
+    small.epoch = 0
+    buttons.reset(small)
+    book = small.expand(inverse)
     if "lr" in configs:  # typed into the lr cell after Reset, as `xlopt run --lr`
         book.set("lr", configs["lr"])
-        book.calculate()
+    book.calculate()
     rmse = np.full((epochs, n), np.nan)
     hook = sheet.after_epoch  # adam_ann's annealer: element-wise, as its rules are
     with book.manual(), ops.errstate():
