@@ -6,9 +6,11 @@ printed as Python with every operation bracketed, so Python evaluates exactly th
 rules perform, in the same order, and the values are the same to the bit. Two functions are made
 from the same trees:
 
-- `scalar_pass(sheet)`: the whole 29-row loop on Python floats, one function, no dict per row. A row
-  that raises (an overflowing `**`, a division by zero, a negative √) is evaluated again by the
-  sheet's own column functions, which turn each failing cell into NaN as the workbook shows an error.
+- `engine_pass(sheet)`: the whole 29-row loop on Python floats, one function, no dict per row, with
+  the column sums the summaries read (`Summaries`) added up in the same loop, in one variant that
+  keeps every row and one that keeps only the last. A row that raises (an overflowing `**`, a
+  division by zero, a negative √) is evaluated again by the sheet's own column functions, which
+  turn each failing cell into NaN as the workbook shows an error.
 - `vector_pass(sheet, ops)`: the same loop over arrays of configurations (numpy or torch): every
   operand may be an array, `^` goes through `ops.pow` (exact libm pow, see `xlopt.core.sweep`) and
   √ through `ops.sqrt`. It keeps only the columns the summaries read, the last row's values, and
@@ -148,44 +150,6 @@ def _compile(src, name, glob):
     ns = dict(glob)
     exec(code, ns)
     return ns[name]
-
-
-# --- the engine's pass, on floats -----------------------------------------------------------------
-_SCALAR = {}
-
-
-def scalar_pass(sheet):
-    """fn(X, Y, b, a, lr, *hypers, *state, slow) -> {column: list of row values} (b, a first), or
-    None when a row-invariant sub-expression raises (the caller then evaluates every row slowly)."""
-    got = _SCALAR.get(id(sheet))
-    if got is None or got[0] is not sheet:  # keyed by identity: a Sheet holds dicts, so it is unhashable
-        got = _SCALAR[id(sheet)] = (sheet, _build_scalar(sheet))
-    return got[1]
-
-
-def _build_scalar(sheet):
-    trees = row_trees(sheet)
-    keys = [k for k, _ in trees]
-    state = list(sheet.state)
-    lists = ["b", "a"] + keys
-    hoist = Hoist(_invariant(sheet))
-    body = [f"            c_{k} = {to_python(e, None, hoist)}" for k, e in trees]
-    pre = ["    try:"] + [f"        {line}" for line in hoist.lines] + [
-        "    except (OverflowError, ZeroDivisionError, ValueError):", "        return None"] if hoist.lines else []
-    # one tuple per row, transposed into columns at the end (in C) rather than 13 appends a row
-    src = "\n".join(
-        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + [
-            "    rows = []; ap = rows.append",
-            "    for x, y in zip(X, Y):",
-            "        try:"] + body + [
-            "        except (OverflowError, ZeroDivisionError, ValueError):",
-            f"            ({', '.join('c_' + k for k in keys)},) = _slow(x, y, b, a, "
-            f"{{{', '.join(f'{k!r}: p_{k}' for k in state)}}})",
-            f"        ap((b, a, {', '.join('c_' + k for k in keys)}))",
-            f"        b = c_{sheet.new_b}; a = c_{sheet.new_a}"] + [
-            f"        p_{k} = c_{k}" for k in state] + [
-            f"    return dict(zip({tuple(lists)!r}, map(list, zip(*rows))))", ""])
-    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_where": lambda c, a, b: a if c else b})
 
 
 # --- which cells the cheap "all finite?" test must add ------------------------------------------
