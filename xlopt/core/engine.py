@@ -5,8 +5,8 @@
 automatic or manual calculation), so the Run/Reset logic in `xlopt.buttons` is written once.
 """
 import math
+import operator
 import random
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from xlopt.core import compiled, sheets
@@ -41,43 +41,102 @@ class Data:
                 raise BadInput(f"data row {i % len(self.x) + 1} holds a non-finite number ({v})")
 
 
-@dataclass
 class Pass:
-    cols: dict       # key -> list of row values (b and a included)
-    summary: dict    # summary key -> value
-    bad_row: object  # 1-based data row where values stopped being finite, or None
+    """One recalculation: `cols` (key -> list of row values, b and a included), `summary` (summary key
+    -> value) and `bad_row` (1-based data row where values stopped being finite, or None).
+
+    The engine's passes keep only their last row (`last` reads it: Run needs only that and the
+    summaries) and compute the rows again, one tuple a row, when `cols` is first read."""
+
+    def __init__(self, cols, summary, bad_row, last=None, index=None, rows=None):
+        self._cols, self.summary, self.bad_row = cols, summary, bad_row
+        self._last, self._index, self._rows = last, index, rows
+
+    @property
+    def cols(self):
+        if self._cols is None:
+            self._cols = dict(zip(self._index, map(list, zip(*self._rows()))))
+        return self._cols
 
     def last(self, key):
-        return self.cols[key][-1]
+        if self._cols is None:
+            return self._last[self._index[key]]
+        return self._cols[key][-1]
+
+    def __eq__(self, other):
+        return isinstance(other, Pass) and (self.cols, self.summary, self.bad_row) == (other.cols, other.summary, other.bad_row)
+
+    def __repr__(self):
+        return f"Pass(cols={self.cols!r}, summary={self.summary!r}, bad_row={self.bad_row!r})"
 
 
 def compute_pass(sheet, data, inputs):
     """One recalculation: every row from the top values in `inputs` (const, slope, lr, hypers, targets).
 
-    The rows run in `compiled.scalar_pass`, the sheet's rule trees compiled to one Python loop; a
-    row that raises is evaluated again here, cell by cell, by `_slow_row`."""
-    env0 = {"lr": inputs["lr"]}
-    env0.update({h: inputs[h] for h in sheet.hyper})
-    state = {}
-    for t in sheet.targets:
-        state.update(zip(t.keys, inputs[t.name]))
-    top = (inputs["const"], inputs["slope"], *env0.values(), *(state[k] for k in sheet.state))
-    last = _LAST_ROWS.get(id(sheet))
-    if last is not None and last[0] is sheet and last[1] == top and last[2] == (data.x, data.y):
-        cols, bad = last[3], last[4]  # same row inputs (adam_ann's recalculation after keeping lr)
+    The rows and the column sums the summaries read run in `compiled.engine_pass`, the sheet's rule
+    trees compiled to one Python loop; a row that raises is evaluated again here, cell by cell, by
+    `_slow_row`."""
+    rows_fn, last_fn, summ, index, head, where = _plan(sheet)
+    top = head(inputs)  # const, slope, lr and the hyper-parameters
+    if where:
+        top += tuple([inputs[t][i] for t, i in where])  # the state columns' top values
+    got = _LAST_ROWS.get(id(sheet))
+    if got is not None and got[0] is sheet and got[1] == top and got[2] == data.x and got[3] == data.y:
+        last, sums, bad, rows = got[4:]  # same row inputs (adam_ann's recalculation after keeping lr)
     else:
-        fn = compiled.scalar_pass(sheet)
-        cols = fn(data.x, data.y, *top, lambda x, y, b, a, st: _slow_row(sheet, env0, x, y, b, a, st))
-        if cols is None:  # a cell's lr/β-only part raises: every row cell by cell
+        xs, ys = list(data.x), list(data.y)
+        env0 = {"lr": inputs["lr"]}
+        for h in sheet.hyper:
+            env0[h] = inputs[h]
+
+        def slow(x, y, b, a, st):
+            return _slow_row(sheet, env0, x, y, b, a, st)
+
+        res = last_fn(xs, ys, *top, slow)
+        if res is None:  # a cell's lr/β-only part raises: every row cell by cell
+            state = {}
+            for t in sheet.targets:
+                state.update(zip(t.keys, inputs[t.name]))
             cols = _slow_pass(sheet, data, env0, inputs["const"], inputs["slope"], state)
-        bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
-        _LAST_ROWS[id(sheet)] = (sheet, top, (list(data.x), list(data.y)), cols, bad)
-    return Pass({k: list(v) for k, v in cols.items()}, summaries(sheet, cols, inputs), bad)
+            table = list(zip(*(cols[k] for k in index)))
+            last, sums, chk = table[-1], None, math.nan
+
+            def rows():
+                return table
+        else:
+            last, sums, chk = res
+
+            def rows():  # the same pass again, keeping every row (a pure function of these inputs)
+                return rows_fn(xs, ys, *top, slow)[0]
+        bad = None
+        if not math.isfinite(chk):  # a cell is not finite (or finite cells overflowed the sum)
+            cols = dict(zip(index, map(list, zip(*rows()))))
+            bad = compiled.first_bad_row(cols, [c.key for c in sheet.columns])
+        _LAST_ROWS[id(sheet)] = (sheet, top, xs, ys, last, sums, bad, rows)
+    p = Pass(None, None, bad, last, index, rows)
+    p.summary = summ.fn(sums, inputs) if summ is not None and sums is not None else summaries(sheet, p.cols, inputs)
+    return p
 
 
-# sheet id -> (sheet, row inputs, data, columns, bad row) of the last pass: the rows are a pure
-# function of those, so a recalculation that changed only a summary's input (prev_grad2) reuses them
+def _plan(sheet):
+    """(rows fn, last-row fn, compiled summaries, row key -> tuple index, a getter of const, slope,
+    lr and the hyper-parameters, where each state column's top value is: (target, position)), once
+    per sheet definition."""
+    got = _PLAN.get(id(sheet))
+    if got is None or got[0] is not sheet:
+        keys = ("b", "a", *(c.key for c in sheet.columns))
+        at = {k: (t.name, i) for t in sheet.targets for i, k in enumerate(t.keys)}
+        head = operator.itemgetter("const", "slope", "lr", *sheet.hyper)
+        got = _PLAN[id(sheet)] = (sheet, (*compiled.engine_pass(sheet), {k: i for i, k in enumerate(keys)},
+                                          head, tuple(at[k] for k in sheet.state)))
+    return got[1]
+
+
+# sheet id -> (sheet, row inputs, data x, data y, last row, column sums, bad row, rows) of the last pass: the
+# rows are a pure function of those, so a recalculation that changed only a summary's input
+# (prev_grad2) reuses them
 _LAST_ROWS = {}
+_PLAN = {}
 
 
 def _slow_pass(sheet, data, env0, b, a, state):
@@ -170,6 +229,7 @@ class MemoryBook:
         self.auto = True
         self.calculations = 0
         self._names = sheet.names(len(data.x))
+        self._last_keys = _last_keys(sheet)
         self.calculate()
 
     @property
@@ -180,14 +240,20 @@ class MemoryBook:
         return name in self._names
 
     def get(self, name):
-        if name in self.inputs:
-            v = self.inputs[name]
+        inputs = self.inputs
+        if name in inputs:
+            v = inputs[name]
             return list(v) if isinstance(v, list) else v
         if self.auto and self._dirty:
             self.calculate()
-        if name in self.pass_.summary:
-            return self.pass_.summary[name]
-        return outputs(self.sheet, self.pass_, name)
+        p = self.pass_
+        summary = p.summary
+        if name in summary:
+            return summary[name]
+        key = self._last_keys.get(name)
+        if key is not None:
+            return p.last(key)
+        return outputs(self.sheet, p, name)
 
     def set(self, name, value):
         if name not in self.inputs:
@@ -200,20 +266,14 @@ class MemoryBook:
         self._dirty = False
         self.calculations += 1
 
-    @contextmanager
     def manual(self):
-        old, self.auto = self.auto, False
-        try:
-            yield self
-        finally:
-            self.auto = old
-            if old and self._dirty:
-                self.calculate()
+        """A context in which writes do not recalculate; leaving it recalculates if needed."""
+        return _Manual(self)
 
     def first_bad_row(self):
         if self.auto and self._dirty:
             self.calculate()
-        if self.pass_.bad_row is None and not all(map(_finite, self.pass_.summary.values())):
+        if self.pass_.bad_row is None and not all(map(math.isfinite, self.pass_.summary.values())):
             return len(self.data.x)
         return self.pass_.bad_row
 
@@ -224,8 +284,35 @@ class MemoryBook:
         self.log = [dict(e) for e in entries]
 
 
-def _finite(v):
-    return math.isfinite(v)
+class _Manual:
+    """MemoryBook.manual(): the plain @contextmanager's behaviour, without a generator per use."""
+    __slots__ = ("book", "old")
+
+    def __init__(self, book):
+        self.book = book
+
+    def __enter__(self):
+        self.old, self.book.auto = self.book.auto, False
+        return self.book
+
+    def __exit__(self, *exc):
+        book = self.book
+        book.auto = self.old
+        if self.old and book._dirty:
+            book.calculate()
+        return False
+
+
+def _last_keys(sheet):
+    """The one-cell outputs read from the last row: lastconst -> 'b' and so on (see `outputs`)."""
+    got = _LAST_KEYS.get(id(sheet))
+    if got is None or got[0] is not sheet:
+        keys = {"lastconst": "b", "lastslope": "a", "lastnewconst": sheet.new_b, "lastnewslope": sheet.new_a}
+        got = _LAST_KEYS[id(sheet)] = (sheet, keys)
+    return got[1]
+
+
+_LAST_KEYS = {}
 
 
 def outputs(sheet, p, name):
