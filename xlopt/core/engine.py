@@ -201,8 +201,8 @@ def data_overflow(sheet, data):
     inputs["lr"] = TINY_LR
     p = compute_pass(sheet, data, inputs)
     row = p.bad_row
-    if row is None and not all(map(_finite, p.summary.values())):  # a sum over the rows overflowed
-        sq = [i + 1 for i, (x, y) in enumerate(zip(data.x, data.y)) if not _finite(x * x + y * y)]
+    if row is None and not all(map(math.isfinite, p.summary.values())):  # a sum over the rows overflowed
+        sq = [i + 1 for i, (x, y) in enumerate(zip(data.x, data.y)) if not math.isfinite(x * x + y * y)]
         row = sq[0] if sq else 1 + max(range(len(data.x)), key=lambda i: max(abs(data.x[i]), abs(data.y[i])))
     if row is None:
         return None
