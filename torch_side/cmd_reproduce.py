@@ -159,7 +159,7 @@ def _plot(rows, path):
 def _write_workbook(path, rows):
     """Add (or replace) a sheet 'reproduce' holding the table; written atomically."""
     from openpyxl import Workbook, load_workbook
-    from xlopt.atomic import replacing
+    from xlopt.core.atomic import replacing
     path = Path(path)
     wb = load_workbook(path) if path.exists() else Workbook()
     if not path.exists():
@@ -192,7 +192,7 @@ def _load(path):
 
 
 def _save(out, rows, device):
-    from xlopt.atomic import replacing
+    from xlopt.core.atomic import replacing
     doc = {"format": "torch-side-reproduce-1", "torch": torch.__version__, "rows": rows}
     with replacing(out / "results.json") as tmp:
         Path(tmp).write_text(json.dumps(doc, indent=2) + "\n")
