@@ -25,7 +25,8 @@ __all__ = ["GridError", "TrialStore", "add_arguments", "check_args", "wanted", "
            "spec_key", "DIE_ENV"]
 
 EXTRA = 'pip install -e ".[dist]"'
-# Test hook: "KEY" (that trial's worker always dies) or "KEY=MARKER" (it dies once, leaving MARKER).
+# Test hook: "NAME" (that trial's worker always dies) or "NAME=MARKER" (it dies once, leaving MARKER);
+# several rules split by ';'.
 DIE_ENV = "XLOPT_GRID_DIE"
 
 
@@ -109,18 +110,16 @@ class TrialStore:
 
 
 def _maybe_die(name):
-    """The test hook: end this worker process abruptly inside the named trial."""
-    rule = os.environ.get(DIE_ENV)
-    if not rule:
-        return
-    key, _, marker = rule.partition("=")
-    if key != name:
-        return
-    if marker:
-        if os.path.exists(marker):
-            return
-        Path(marker).write_text("died once\n")
-    os._exit(17)
+    """The test hook: end this worker process abruptly inside a named trial (rules split by ';')."""
+    for rule in filter(None, os.environ.get(DIE_ENV, "").split(";")):
+        key, _, marker = rule.partition("=")
+        if key != name:
+            continue
+        if marker:
+            if os.path.exists(marker):
+                continue
+            Path(marker).write_text("died once\n")
+        os._exit(17)
 
 
 def _run_one(fn, spec, name, threads):
