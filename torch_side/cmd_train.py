@@ -1,7 +1,9 @@
 """Train a lesson recipe on Fashion-MNIST: history CSV, loss/lr plots and a checkpoint in --out.
 
 Recipes: resnet-5ep, aug-20ep (flip TTA), erase-50ep. The data lives on the device; a
-checkpoint is written atomically after every epoch and --resume continues from it.
+checkpoint is written atomically after every epoch and --resume continues from it. Under
+torchrun (or with --ddp) one run trains on all the processes with DistributedDataParallel
+(torch_side/ddp.py); only rank 0 writes.
 """
 import argparse
 import json
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from torch_side import ddp
 from torch_side.checkpoint import CheckpointCB, CheckpointError
 from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
 from torch_side.learner import Learner, NonFiniteLossError
@@ -45,6 +48,7 @@ def add_arguments(p):
     p.add_argument("--download", action="store_true",
                    help="download Fashion-MNIST from the official URL if no copy is found")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ddp.add_arguments(p)
 
 
 def _err(msg, code=2):
@@ -95,20 +99,31 @@ def run(args):
                         opt=args.opt, sched=args.sched,
                         zero_bn=args.zero_bn)
     device = resolve_device(args.device)
+    dist = ddp.setup(args, device, recipe.bs) if ddp.wanted(args) else None
+    if dist is not None:
+        device = dist.device
+    main = dist is None or dist.is_main
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     valid_subset = None if args.subset is None else max(args.subset // 6, 100)
     dls = fashion_dls(recipe.bs, device, subset=args.subset, valid_subset=valid_subset,
                       seed=args.seed, data_dir=args.data_dir, download=args.download,
                       channels_last=True)
+    if dist is not None:
+        dls = dist.shard(dls)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    ckpt = (dist.checkpoint_cb if dist else CheckpointCB)(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
                         resume=args.resume, config={"opt": recipe.opt, "sched": recipe.sched,
                                                     "lr": recipe.lr, "bs": recipe.bs})
-    learn, metrics, recorder = build_learner(recipe, dls, device, progress=not args.no_progress,
-                                             compile=args.compile, extra_cbs=[ckpt])
-    print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
+    learn, metrics, recorder = build_learner(recipe, dls, device, progress=main and not args.no_progress,
+                                             compile=args.compile,
+                                             extra_cbs=[ckpt, *(dist.callbacks() if dist else [])])
+    if not main:
+        metrics.logger = None
+    say = print if main else (lambda *a, **k: None)
+    say(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
           f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)}, "
           f"{len(dls.train.y)} train / {len(dls.valid.y)} test images on {device}")
     t0 = time.perf_counter()
@@ -118,7 +133,7 @@ def run(args):
     seconds = time.perf_counter() - t0
     trained = len(learn.epochs)
     if ckpt.resumed_from is not None:
-        print(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
+        say(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
     summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
                "epochs": recipe.epochs, "epochs_this_run": trained,
                "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
@@ -132,11 +147,16 @@ def run(args):
         summary["tta_accuracy"] = round(float(accuracy(p, t)), 4)
     if trained and seconds > 0:
         summary["images_per_second"] = round(trained * len(dls.train.y) / seconds, 1)
+    if dist is not None:
+        summary.update(processes=dist.world, sync_batchnorm=False)
+        dist.close()
+        if not main:
+            return summary
     metrics.df.to_csv(out / "history.csv", index=False)
     if recorder.recs.get("loss"):
         _plots(out, metrics, recorder)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    say(" ".join(f"{k}={v}" for k, v in summary.items()))
     return summary
 
 
