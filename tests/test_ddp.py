@@ -88,3 +88,69 @@ def test_ddp_without_torchrun_is_one_line_and_writes_nothing(tmp_path, capsys, m
     assert "Traceback" not in err and err.count("\n") == 1
     assert "--ddp needs the environment torchrun sets (RANK, WORLD_SIZE" in err and "torchrun --nproc_per_node" in err
     assert not (tmp_path / "o").exists()
+
+
+# -- the mechanics exactly: DDP equals one process that takes the same K chunks per step -----------
+STEPS_DATA = dict(bs=32, subset=640, seed=11)  # 20 steps an epoch
+EPOCHS = 10                                    # 200 steps
+
+
+def _small_resnet():
+    from torch_side.models import resnet
+    torch.manual_seed(0)
+    return resnet(nfs=(4, 8, 16, 32, 64, 128))  # the lesson's ResNet with BatchNorm, thinner
+
+
+def _opt(params, lr):
+    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+
+def _ddp_rank(rank, world, port, out):
+    from torch_side.learner import Learner
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
+    dist = ddp.Dist(rank, world, rank, torch.device("cpu"))
+    d = STEPS_DATA
+    dls = dist.shard(D.fashion_dls(d["bs"], "cpu", subset=d["subset"], valid_subset=100, seed=d["seed"]))
+    learn = Learner(_small_resnet(), dls, lr=0.05, opt_func=_opt, cbs=dist.callbacks())
+    learn.fit(EPOCHS, valid=False)
+    if rank == 0:
+        torch.save(learn.model.state_dict(), out)
+    dist.close()
+
+
+def _chunked_reference(world):
+    """One process, each global batch as ``world`` chunks (each with its own BatchNorm statistics, as
+    on the ranks), gradients averaged over the chunks, one optimizer step per global batch."""
+    torch.set_num_threads(1)
+    d = STEPS_DATA
+    train = D.fashion_dls(d["bs"], "cpu", subset=d["subset"], valid_subset=100, seed=d["seed"]).train
+    model = _small_resnet().train()
+    opt = _opt(model.parameters(), 0.05)
+    for _ in range(EPOCHS):
+        for xb, yb in train:
+            for xc, yc in zip(xb.tensor_split(world), yb.tensor_split(world)):
+                (torch.nn.functional.cross_entropy(model(xc), yc) / world).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    return model
+
+
+def test_ddp_steps_equal_one_process_taking_the_same_chunks(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    threads = torch.get_num_threads()
+    torch.multiprocessing.spawn(_ddp_rank, args=(2, port, str(tmp_path / "ddp.pt")), nprocs=2)
+    try:
+        ref = _chunked_reference(2)
+    finally:
+        torch.set_num_threads(threads)
+    got = torch.load(tmp_path / "ddp.pt", weights_only=True)
+    worst = max(float((got[k].float() - v.float()).abs().max() / (v.float().abs().max() + 1e-12))
+                for k, v in ref.state_dict().items() if k in got and v.is_floating_point()
+                and "running" not in k)  # running stats: DDP keeps rank 0's, the reference both chunks'
+    print(f"largest relative parameter difference after {EPOCHS * 20} steps: {worst:.2e}")
+    assert worst < 1e-4

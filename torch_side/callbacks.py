@@ -15,7 +15,7 @@ from torch_side.learner import (Callback, CancelEpochException, CancelFitExcepti
 __all__ = [
     "accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "BaseSchedCB",
     "BatchSchedCB", "EpochSchedCB", "RecorderCB", "SingleBatchCB", "CapturePreds",
-    "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds",
+    "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds", "HasLearnCB",
 ]
 
 
@@ -51,6 +51,20 @@ class DeviceCB(Callback):
         if self.channels_last and xb.dim() == 4:
             xb = xb.contiguous(memory_format=torch.channels_last)
         learn.batch = (xb, *[r.to(self.device, non_blocking=True) for r in rest])
+
+
+class HasLearnCB(Callback):
+    """nb 16's ``HasLearnCB``: ``self.learn`` while a fit runs, ``None`` after, so a callback
+    whose other methods (a hook, a plot) need the learner can reach it without an argument."""
+
+    def __init__(self):
+        self.learn = None
+
+    def before_fit(self, learn):
+        self.learn = learn
+
+    def after_fit(self, learn):
+        self.learn = None
 
 
 class MixedPrecisionCB(Callback):

@@ -11,6 +11,11 @@ COMMANDS = {
     "train": ("torch_side.cmd_train", "train a lesson recipe (ResNet on Fashion-MNIST)"),
     "compare": ("torch_side.cmd_compare", "optimizers x schedulers on a ResNet"),
     "sweep": ("torch_side.cmd_sweep", "xlopt sweep on torch float64 tensors (--device cuda where present)"),
+    "reproduce": ("torch_side.cmd_reproduce", "the lesson's experiments and ours, as one table"),
+    "show-batch": ("torch_side.cmd_tools:show_batch", "a PNG of an augmented batch as the model sees it"),
+    "lr-find": ("torch_side.cmd_tools:lr_find", "the lesson's learning-rate finder, as a PNG"),
+    "sched-plot": ("torch_side.cmd_tools:sched_plot", "lr and momentum per step of a schedule, before training"),
+    "activations": ("torch_side.cmd_tools:activations", "ActivationStats over the GeneralRelu layers, as PNGs"),
 }
 
 
@@ -23,7 +28,9 @@ def main(argv=None) -> int:
         sub = parser.add_subparsers(dest="command", required=True)
         mods = {}
         for name, (modname, help_) in COMMANDS.items():
-            mods[name] = mod = importlib.import_module(modname)
+            modname, _, attr = modname.partition(":")
+            mod = importlib.import_module(modname)
+            mods[name] = mod = getattr(mod, attr) if attr else mod
             p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
             mod.add_arguments(p)

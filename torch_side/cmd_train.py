@@ -1,9 +1,11 @@
-"""Train a lesson recipe on Fashion-MNIST: history CSV, loss/lr plots and a checkpoint in --out.
+"""Train a recipe on Fashion-MNIST: history CSV, loss/lr plots and a checkpoint in --out.
 
-Recipes: resnet-5ep, aug-20ep (flip TTA), erase-50ep. The data lives on the device; a
-checkpoint is written atomically after every epoch and --resume continues from it. Under
-torchrun (or with --ddp) one run trains on all the processes with DistributedDataParallel
-(torch_side/ddp.py); only rank 0 writes.
+Recipes: the lesson's (lesson-conv ... lesson-copy-2x25ep, its exact settings) and ours
+(resnet-5ep, ours-5ep, aug-20ep, ours-20ep, erase-50ep, ours-50ep); --model, --augment and
+--augment-mode change any of them by hand. The data lives on the device; a checkpoint is
+written atomically after every epoch and --resume continues from it. Under torchrun (or with
+--ddp) one run trains on all the processes with DistributedDataParallel (torch_side/ddp.py);
+only rank 0 writes.
 """
 import argparse
 import json
@@ -19,11 +21,13 @@ from torch_side.checkpoint import CheckpointCB, CheckpointError
 from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
 from torch_side.learner import Learner, NonFiniteLossError
 from torch_side.callbacks import DeviceCB, MixedPrecisionCB, capture_preds, accuracy
+from torch_side.augment import MODES, parse_augment
+from torch_side.models import MODELS
 from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS
 from torch_side.recipes import RECIPES, UnknownRecipeError, build_learner, get_recipe
 from torch_side.tta import tta_preds
 
-__all__ = ["add_arguments", "main", "run"]
+__all__ = ["add_arguments", "main", "run", "train_recipe", "recipe_from_args"]
 
 
 def add_arguments(p):
@@ -32,6 +36,11 @@ def add_arguments(p):
     p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer (default adamw)")
     p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule (default onecycle)")
     p.add_argument("--lr", type=float, help="override the peak learning rate")
+    p.add_argument("--model", help=f"override the model, one of: {', '.join(MODELS)}")
+    p.add_argument("--augment", help="override the training augmentation: a comma list of "
+                   "crop, flip, erase, copy, or 'none'")
+    p.add_argument("--augment-mode", choices=MODES,
+                   help="one random draw per 'batch' (the lesson's) or per 'item' (image)")
     p.add_argument("--bs", type=int, help="override the batch size (default: the recipe's)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     p.add_argument("--subset", type=int,
@@ -91,41 +100,55 @@ def _out_dir(out):
         raise ValueError(f"--out {out} is a file, not a folder; name a folder for the run's outputs")
 
 
-def run(args):
-    """Do the work; raises the project's errors (``main`` turns them into messages)."""
+def recipe_from_args(args):
+    """The recipe named by ``--recipe`` with the command line's overrides applied."""
     _positive(args)
-    _out_dir(Path(args.out))
-    recipe = get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
-                        opt=args.opt, sched=args.sched,
-                        zero_bn=args.zero_bn)
-    device = resolve_device(args.device)
-    dist = ddp.setup(args, device, recipe.bs) if ddp.wanted(args) else None
-    if dist is not None:
-        device = dist.device
+    model = getattr(args, "model", None)
+    if model is not None and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+    augment = getattr(args, "augment", None)
+    return get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
+                      opt=args.opt, sched=args.sched, zero_bn=args.zero_bn, model=model,
+                      augment=None if augment is None else parse_augment(augment),
+                      augment_mode=getattr(args, "augment_mode", None))
+
+
+def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resume=False,
+                 compile=False, data_dir=None, download=False, dls=None, data_seed=None, dist=None):
+    """Train ``recipe`` once; write history, plots, checkpoint, metrics.json into ``out``.
+
+    Returns ``(summary dict, evaluator Learner)``; the evaluator holds the trained model and
+    the test loader, for TTA and ensembles. ``data_seed`` (default ``seed``) picks the
+    subset and the batch order, so learners of one ensemble can differ by ``seed`` alone.
+    ``dist`` (torch_side.ddp.Dist): this process's rank in a DistributedDataParallel run.
+    """
     main = dist is None or dist.is_main
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    valid_subset = None if args.subset is None else max(args.subset // 6, 100)
-    dls = fashion_dls(recipe.bs, device, subset=args.subset, valid_subset=valid_subset,
-                      seed=args.seed, data_dir=args.data_dir, download=args.download,
-                      channels_last=True)
+    say = print if main else (lambda *a, **k: None)
+    data_seed = seed if data_seed is None else data_seed
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    if dls is None:
+        valid_subset = None if subset is None else max(subset // 6, 100)
+        dls = fashion_dls(recipe.bs, device, subset=subset, valid_subset=valid_subset,
+                          seed=data_seed, data_dir=data_dir, download=download,
+                          channels_last=True)
     if dist is not None:
         dls = dist.shard(dls)
-    out = Path(args.out)
+    out = Path(out)
     if main:
         out.mkdir(parents=True, exist_ok=True)
-    ckpt = (dist.checkpoint_cb if dist else CheckpointCB)(out / "checkpoint.pt", recipe.model, recipe=recipe.name,
-                        resume=args.resume, config={"opt": recipe.opt, "sched": recipe.sched,
-                                                    "lr": recipe.lr, "bs": recipe.bs})
-    learn, metrics, recorder = build_learner(recipe, dls, device, progress=main and not args.no_progress,
-                                             compile=args.compile,
+    ckpt = (dist.checkpoint_cb if dist else CheckpointCB)(
+        out / "checkpoint.pt", recipe.model, recipe=recipe.name, resume=resume,
+        config={"opt": recipe.opt, "sched": recipe.sched, "lr": recipe.lr, "bs": recipe.bs})
+    learn, metrics, recorder = build_learner(recipe, dls, device, progress=main and progress,
+                                             compile=compile,
                                              extra_cbs=[ckpt, *(dist.callbacks() if dist else [])])
     if not main:
         metrics.logger = None
-    say = print if main else (lambda *a, **k: None)
     say(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
-          f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)}, "
-          f"{len(dls.train.y)} train / {len(dls.valid.y)} test images on {device}")
+        f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)} "
+        f"(per {recipe.augment_mode}), {len(dls.train.y)} train / {len(dls.valid.y)} test "
+        f"images on {device}")
     t0 = time.perf_counter()
     learn.fit(recipe.epochs)
     if device.type == "cuda":
@@ -137,26 +160,43 @@ def run(args):
     summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
                "epochs": recipe.epochs, "epochs_this_run": trained,
                "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
-               "seconds": round(seconds, 2)}
+               "batch_size": recipe.bs, "seed": seed, "seconds": round(seconds, 2)}
     evaluator = Learner(learn.model, dls, opt_func=None,
                         cbs=[DeviceCB(device, channels_last=True), MixedPrecisionCB()])
     preds, targs = capture_preds(evaluator)
     summary["accuracy"] = round(float(accuracy(preds, targs)), 4)
+    train_rows = [r for r in metrics.log if r["phase"] == "train"]
+    if train_rows:
+        summary["train_accuracy"] = round(train_rows[-1]["accuracy"], 4)
     if recipe.tta:
         p, t = tta_preds(evaluator)
         summary["tta_accuracy"] = round(float(accuracy(p, t)), 4)
     if trained and seconds > 0:
+        summary["seconds_per_epoch"] = round(seconds / trained, 2)
         summary["images_per_second"] = round(trained * len(dls.train.y) / seconds, 1)
     if dist is not None:
         summary.update(processes=dist.world, sync_batchnorm=False)
         dist.close()
         if not main:
-            return summary
+            return summary, evaluator
     metrics.df.to_csv(out / "history.csv", index=False)
     if recorder.recs.get("loss"):
         _plots(out, metrics, recorder)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     say(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return summary, evaluator
+
+
+def run(args):
+    """Do the work; raises the project's errors (``main`` turns them into messages)."""
+    recipe = recipe_from_args(args)
+    _out_dir(Path(args.out))
+    device = resolve_device(args.device)
+    dist = ddp.setup(args, device, recipe.bs) if ddp.wanted(args) else None
+    summary, _ = train_recipe(recipe, dist.device if dist else device, args.out, subset=args.subset,
+                              seed=args.seed, progress=not args.no_progress, resume=args.resume,
+                              compile=args.compile, data_dir=args.data_dir,
+                              download=args.download, dist=dist)
     return summary
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "CancelFitException", "CancelEpochException", "CancelBatchException",
-    "NonFiniteLossError", "Callback", "run_cbs", "Learner",
+    "NonFiniteLossError", "Callback", "run_cbs", "Learner", "TrainLearner", "MomentumLearner",
 ]
 
 
@@ -150,3 +150,55 @@ class Learner:
 
     def callback(self, method_nm):
         run_cbs(self.cbs, method_nm, self)
+
+    # -- the lesson's tools as methods (miniai patches them on with fastcore) ---------------
+    def lr_find(self, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,
+                restore=True):
+        """The learning-rate finder (:func:`torch_side.callbacks.lr_find`): ``(lrs, losses)``."""
+        from torch_side.callbacks import lr_find
+        return lr_find(self, start_lr=start_lr, gamma=gamma, max_mult=max_mult,
+                       max_epochs=max_epochs, plot=plot, restore=restore)
+
+    def summary(self, xb=None, print_table=True):
+        """The lesson's per-layer table (:func:`torch_side.summary.summary`) as a DataFrame."""
+        from torch_side.summary import summary
+        return summary(self, xb=xb, print_table=print_table)
+
+
+class TrainLearner(Learner):
+    """nb 12's ``TrainLearner``: the supervised step spelled out as five overridable methods.
+
+    :class:`Learner`'s default step already is this one; the subclass exists so that code
+    written against the lesson's names runs unchanged.
+    """
+
+    def predict(self):
+        self.preds = self.model(self.batch[0])
+
+    def get_loss(self):
+        self.loss = self.loss_func(self.preds, self.batch[1])
+
+    def backward(self):
+        self.loss.backward()
+
+    def step(self):
+        self.opt.step()
+
+    def zero_grad(self):
+        self.opt.zero_grad()
+
+
+class MomentumLearner(TrainLearner):
+    """nb 12's ``MomentumLearner``: instead of zeroing, keep ``mom`` x the old gradients, so
+    the optimizer (plain SGD) steps along an exponentially weighted sum of gradients."""
+
+    def __init__(self, model, dls, loss_func=F.cross_entropy, lr=0.1, cbs=None,
+                 opt_func=torch.optim.SGD, mom=0.85):
+        self.mom = mom
+        super().__init__(model, dls, loss_func, lr, cbs, opt_func)
+
+    def zero_grad(self):
+        with torch.no_grad():
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad *= self.mom

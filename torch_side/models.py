@@ -87,11 +87,15 @@ def _init(model, leaky):
     return model.apply(partial(init_weights, leaky=leaky))
 
 
-def conv_net(act=nn.ReLU, nfs=(1, 8, 16, 32, 64), norm=None):
-    """nb 11 ``get_model``: four stride-2 convs, then a conv to 10 channels and Flatten."""
+def conv_net(act=nn.ReLU, nfs=(1, 8, 16, 32, 64), norm=None, leaky=0.):
+    """nb 11 ``get_model``: four stride-2 convs, then a conv to 10 channels and Flatten.
+
+    ``leaky``: the Kaiming init's leak (nb 13 applies ``init_weights`` with 0.1 to the
+    GeneralRelu + BatchNorm version, "conv-bn").
+    """
     layers = [conv(nfs[i], nfs[i + 1], act=act, norm=norm) for i in range(len(nfs) - 1)]
     return _init(nn.Sequential(*layers, conv(nfs[-1], 10, act=None, norm=None, bias=True),
-                               nn.Flatten()), leaky=0.)
+                               nn.Flatten()), leaky=leaky)
 
 
 def deep_conv_net(act=act_gr, nfs=(8, 16, 32, 64, 128), norm=nn.BatchNorm2d):
@@ -150,7 +154,7 @@ def resnet_gap_stem(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d,
 
 MODELS = {
     "conv": conv_net,
-    "conv-bn": partial(conv_net, act=act_gr, norm=nn.BatchNorm2d),
+    "conv-bn": partial(conv_net, act=act_gr, norm=nn.BatchNorm2d, leaky=0.1),
     "deep-conv": deep_conv_net,
     "resnet": resnet,
     "wide-resnet": wide_resnet,

@@ -7,6 +7,7 @@ PyTorch's own. Each definition's TorchSpec also spells out the settings
 these comparisons were tuned with (``compare_kwargs``) where they differ from PyTorch's defaults:
 Adam's betas (0.9, 0.99) with decoupled weight decay, RMSprop's alpha 0.9; a 1cycle warm-up of
 25 % of the steps.
+``onecycle-torch`` is torch.optim.lr_scheduler.OneCycleLR, which the lesson's recipes call.
 """
 from functools import partial
 
@@ -23,7 +24,7 @@ __all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func",
 # compare name -> the sheet definition offering it, in sheet order
 _SHEETS = {s.torch.compare: s for s in sheets.BY_NAME.values() if s.torch is not None and s.torch.compare}
 OPTIMIZERS = (*_SHEETS, "adamw")
-SCHEDULERS = ("constant", "cosine", "onecycle", "anneal")
+SCHEDULERS = ("constant", "cosine", "onecycle", "onecycle-torch", "anneal")
 # Peak learning rates that train the BatchNorm ResNets stably in a few epochs.
 DEFAULT_LR = {**{name: s.torch.compare_lr for name, s in _SHEETS.items()}, "adamw": 1e-2}
 LESSON_OPTS = tuple(name for name, s in _SHEETS.items() if s.lesson is not None)  # the lesson's five
@@ -35,7 +36,7 @@ ANNEALED = tuple(name for name, s in _SHEETS.items() if s.after_epoch is not Non
 
 def source(name):
     """Where ``name`` comes from, for the comparison table: ``'torch_side'`` or ``'torch'``."""
-    return "torch" if name in ("adamw", "constant") else "torch_side"
+    return "torch" if name in ("adamw", "constant", "onecycle-torch") else "torch_side"
 
 
 def _check(name, known):
@@ -69,6 +70,11 @@ def _onecycle(opt, max_lr, total_steps):
                           cycle_momentum=_has_momentum(opt))
 
 
+def _torch_onecycle(opt, max_lr, total_steps):
+    """PyTorch's own OneCycleLR with its defaults: what the lesson's notebooks call."""
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps)
+
+
 def sched_cbs(name, total_steps, max_lr, opt_name=None):
     """Callbacks that run the named schedule (per batch, or per epoch for the annealer).
 
@@ -83,12 +89,13 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
     cbs = []
     if name == "cosine":
         cbs.append(BatchSchedCB(partial(sched.CosineAnnealing, T_max=total_steps)))
-    elif name == "onecycle":
+    elif name in ("onecycle", "onecycle-torch"):
         if total_steps < MIN_ONECYCLE_STEPS:
             raise ValueError(f"a 1cycle schedule needs at least {MIN_ONECYCLE_STEPS} batches in "
                              f"all, this run has {total_steps}; use more epochs, a larger "
                              "--subset or a smaller batch size")
-        cbs.append(BatchSchedCB(partial(_onecycle, max_lr=max_lr, total_steps=total_steps)))
+        make = _onecycle if name == "onecycle" else _torch_onecycle
+        cbs.append(BatchSchedCB(partial(make, max_lr=max_lr, total_steps=total_steps)))
     if name == "anneal" or annealed:
         cbs.append(EpochSchedCB(sched.AutoAnneal))
     return cbs

@@ -2,7 +2,13 @@
 
 A recipe is data (airbench's ``hyp`` idea, frozen): the model, epochs, peak learning rate,
 batch size, optimizer, schedule and augmentations. ``build_learner`` turns one into a
-Learner with the standard callbacks; ``train`` and ``bench`` both use it.
+Learner with the standard callbacks; ``train``, ``reproduce`` and ``bench`` all use it.
+
+Two kinds: ``lesson-*`` recipes carry the lesson's own settings (bs 1024, AdamW with
+PyTorch's default weight decay, PyTorch's OneCycleLR, plain cross-entropy, Kaiming init with
+leak 0.1, augmentation drawn once per batch) and the lesson's published accuracies before and
+after the post-lesson BatchNorm fix (which dropped the zero-init of each ResBlock's second
+BatchNorm: ``zero_bn=False`` is the "after" notebooks). The others are ours, tuned.
 """
 from dataclasses import dataclass, replace
 from functools import partial
@@ -14,10 +20,11 @@ from torch_side.augment import batch_tfms
 from torch_side.callbacks import (BatchTransformCB, DeviceCB, MetricsCB, MixedPrecisionCB,
                                   NaNGuardCB, ProgressCB, RecorderCB, accuracy)
 from torch_side.learner import Learner
-from torch_side.models import get_model
+from torch_side.models import MODELS, get_model
 from torch_side.opt_choices import opt_func, sched_cbs
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "build_learner", "UnknownRecipeError"]
+__all__ = ["Recipe", "RECIPES", "get_recipe", "build_learner", "UnknownRecipeError",
+           "lesson_recipe"]
 
 
 class UnknownRecipeError(ValueError):
@@ -35,26 +42,89 @@ class Recipe:
     sched: str = "onecycle"  # a key of torch_side.opt_choices.SCHEDULERS
     wd: float = 1e-2        # decoupled weight decay (AdamW)
     augment: tuple = ()     # names for torch_side.augment.batch_tfms, training batches only
+    augment_mode: str = "item"  # "batch": one draw per batch (the lesson's), "item": per image
     tta: bool = False       # also report flip test-time-augmentation accuracy
     zero_bn: bool = True    # zero-init each ResBlock's second BatchNorm (identity at start)
     label_smoothing: float = 0.  # of the cross-entropy loss
+    learners: int = 1       # >1: train that many (seeds seed, seed+1, ...) and ensemble them
+    # the lesson's published figures: ((metric, before the BN fix, after it), ...); None = not
+    # published. For our recipes, ``compare_to`` names the lesson recipe they set out to beat.
+    lesson: tuple = ()
+    compare_to: str = ""
     note: str = ""
 
+    @property
+    def is_lesson(self):
+        return self.name.startswith("lesson-")
 
+
+def lesson_recipe(name, model, epochs, lr, lesson, **kw):
+    """The lesson's settings; only what differs between its experiments is passed."""
+    base = dict(bs=1024, opt="adamw", sched="onecycle-torch", wd=1e-2, zero_bn=False,
+                label_smoothing=0., augment_mode="batch")
+    base.update(kw)
+    return Recipe(name, model, epochs, lr, lesson=lesson, **base)
+
+
+_CF = ("crop", "flip")
 RECIPES = {r.name: r for r in [
+    # -- the lesson's experiments, its settings (nb 13 "13_resnet", nb 14 "14_augment") -------
+    lesson_recipe("lesson-conv", "conv-bn", 5, 6e-2, (("accuracy", .906, .906),),
+                  note="nb 13: nb 11's conv net with GeneralRelu + BatchNorm, AdamW + 1cycle"),
+    lesson_recipe("lesson-deep-conv", "deep-conv", 5, 6e-2, (("accuracy", .917, .917),),
+                  note="nb 13 'going deeper': a stride-1 stem and one more stride-2 conv"),
+    lesson_recipe("lesson-resnet", "resnet", 5, 2e-2, (("accuracy", .922, .928),),
+                  note="nb 13: the 1.23M-parameter ResNet"),
+    lesson_recipe("lesson-wide", "wide-resnet", 5, 2e-2, (("accuracy", .927, .934),),
+                  note="nb 14 'going wider': ks=5 first block, widths to 512"),
+    lesson_recipe("lesson-gap-wide", "resnet-gap-wide", 5, 2e-2, (("accuracy", .926, .929),),
+                  note="nb 14 pooling 1: a 256->512 block, then global average pooling"),
+    lesson_recipe("lesson-gap", "resnet-gap", 5, 2e-2, (("accuracy", .927, .930),),
+                  note="nb 14 pooling 2: global average pooling after the 256 block"),
+    lesson_recipe("lesson-gap-stem", "resnet-gap-stem", 5, 2e-2, (("accuracy", None, .928),),
+                  note="nb 14 pooling 3: a plain conv stem (before the fix: 'about the same')"),
+    lesson_recipe("lesson-noaug-20ep", "resnet-gap-stem", 20, 2e-2, (("accuracy", .924, None),),
+                  note="nb 14: 20 epochs without augmentation overfit (train 99.9 %)"),
+    lesson_recipe("lesson-aug-20ep", "resnet-gap-stem", 20, 2e-2,
+                  (("accuracy", .938, .943), ("tta_accuracy", .942, .945)), augment=_CF,
+                  tta=True, note="nb 14: random crop (padding 1) + flip, flip TTA"),
+    lesson_recipe("lesson-erase-50ep", "resnet-gap-stem", 50, 2e-2, (("accuracy", .946, .949),),
+                  augment=_CF + ("erase",), note="nb 14: crop + flip + RandErase, 50 epochs"),
+    lesson_recipe("lesson-copy-2x25ep", "resnet-gap-stem", 25, 2e-2,
+                  (("accuracy", .940, None), ("ensemble_accuracy", .944, .947)),
+                  augment=_CF + ("copy",), learners=2,
+                  note="nb 14: crop + flip + RandCopy, two learners (94.0 and 94.1) ensembled"),
+    # -- ours ------------------------------------------------------------------------------
     # bs 256 / wd 0.1 / label smoothing 0.1 / no zero-init BN measured 93.44 % and 93.17 % (seeds
     # 42, 0; CPU fp32, full data) against 92.00 % for nb 13's bs 1024, lr 2e-2, zero-init BN
     Recipe("resnet-5ep", "resnet", 5, 1e-2, bs=256, wd=0.1, label_smoothing=0.1, zero_bn=False,
-           note="nb 13: the 1.23M-parameter ResNet, AdamW + 1cycle, tuned for 5 epochs"),
-    Recipe("aug-20ep", "wide-resnet", 20, 1e-2, augment=("crop", "flip"), tta=True,
-           note="nb 14: the wide ks=5 ResNet with crop+flip, flip TTA"),
-    Recipe("erase-50ep", "wide-resnet", 50, 1e-2, augment=("crop", "flip", "erase"), tta=True,
-           note="nb 14: as aug-20ep for 50 epochs with RandErase"),
+           compare_to="lesson-resnet",
+           note="ours: the 1.23M-parameter ResNet, AdamW + 1cycle, tuned for 5 epochs"),
+    Recipe("ours-5ep", "wide-resnet", 5, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
+           zero_bn=False, augment=("flip",), tta=True, compare_to="lesson-wide",
+           note="ours: the wide ResNet with resnet-5ep's tuning, per-image flips, flip TTA "
+                "(aims at 94.0 %)"),
+    Recipe("aug-20ep", "wide-resnet", 20, 1e-2, augment=_CF, tta=True,
+           compare_to="lesson-aug-20ep",
+           note="ours: the wide ks=5 ResNet with per-image crop+flip, flip TTA"),
+    Recipe("ours-20ep", "wide-resnet", 20, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
+           zero_bn=False, augment=_CF, tta=True, compare_to="lesson-aug-20ep",
+           note="ours: as ours-5ep with crop+flip for 20 epochs (aims at 95.0 %)"),
+    Recipe("erase-50ep", "wide-resnet", 50, 1e-2, augment=_CF + ("erase",), tta=True,
+           compare_to="lesson-erase-50ep",
+           note="ours: as aug-20ep for 50 epochs with RandErase"),
+    Recipe("ours-50ep", "wide-resnet", 50, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
+           zero_bn=False, augment=_CF + ("erase",), tta=True, compare_to="lesson-erase-50ep",
+           note="ours: as ours-20ep with RandErase for 50 epochs (aims at 95.5 %)"),
+    # a seconds-long recipe for tests and smoke runs (`reproduce --only tiny --subset 600`)
+    Recipe("tiny", "conv-bn", 2, 1e-2, bs=64, augment=("flip",), tta=True,
+           note="smoke test: the small conv net, 2 epochs"),
 ]}
 
 
 def get_recipe(name, **overrides):
-    """The named recipe, with any non-None ``overrides`` (epochs, lr, bs, opt, sched) applied."""
+    """The named recipe, with any non-None ``overrides`` (epochs, lr, bs, opt, sched, model,
+    augment, augment_mode...) applied."""
     try:
         r = RECIPES[name]
     except KeyError:
@@ -78,6 +148,8 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
     """``(learner, metrics_cb, recorder_cb)`` for ``recipe`` on already-loaded ``dls``."""
     if model is None:
         kw = {"zero_bn": recipe.zero_bn} if "resnet" in recipe.model else {}
+        if recipe.model not in MODELS:
+            raise ValueError(f"unknown model {recipe.model!r}; known: {', '.join(MODELS)}")
         model = get_model(recipe.model, **kw)
     model = model.to(device).to(memory_format=torch.channels_last)
     if compile:
@@ -86,7 +158,7 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
     cbs = [DeviceCB(device, channels_last=True), MixedPrecisionCB(), metrics,
            NaNGuardCB(every=1 if torch.device(device).type == "cpu" else 16)]
     if recipe.augment:
-        cbs.append(BatchTransformCB(batch_tfms(recipe.augment)))
+        cbs.append(BatchTransformCB(batch_tfms(recipe.augment, recipe.augment_mode)))
     total = recipe.epochs * len(dls.train)
     cbs += sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
     if progress:

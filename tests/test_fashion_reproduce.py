@@ -1,0 +1,160 @@
+"""`torch-side reproduce`, the lesson's recipes, `train --model/--augment` and the teaching
+tools' commands, end to end on small real Fashion-MNIST subsets (CPU, seconds each)."""
+import json
+
+import pytest
+import torch
+from openpyxl import load_workbook
+
+from torch_side import cli, cmd_reproduce, data as D
+from torch_side.recipes import RECIPES
+
+pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
+                                reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
+
+
+def _rep(tmp_path, *args):
+    return cli.main(["reproduce", "--device", "cpu", "--no-progress", "--out",
+                     str(tmp_path / "out"), "--bench-dir", str(tmp_path / "bench"), *args])
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+def test_lesson_recipes_carry_the_lessons_settings_and_numbers():
+    lesson = [r for r in RECIPES.values() if r.is_lesson]
+    assert len(lesson) == 11
+    for r in lesson:
+        assert (r.bs, r.opt, r.sched, r.wd, r.label_smoothing, r.augment_mode, r.zero_bn) == \
+            (1024, "adamw", "onecycle-torch", 1e-2, 0., "batch", False), r.name
+        assert r.lesson and all(0.9 < v < 0.96 for _, b, a in r.lesson for v in (b, a)
+                                if v is not None), r.name
+    assert RECIPES["lesson-resnet"].lesson == (("accuracy", .922, .928),)
+    assert RECIPES["lesson-copy-2x25ep"].learners == 2
+    ours = [r for r in RECIPES.values() if not r.is_lesson and r.name != "tiny"]
+    assert all(RECIPES[r.compare_to].is_lesson for r in ours)
+    assert {r.epochs for r in ours} == {5, 20, 50}
+
+
+def test_table_lists_unmeasured_rows_with_their_reason():
+    md = cmd_reproduce.markdown_table({}, reasons={"lesson-erase-50ep": "50 epochs on 2 cores"})
+    assert "| lesson-erase-50ep | 50 | 94.6 | 94.9 | unmeasured: 50 epochs on 2 cores |" in md
+    assert "| lesson-copy-2x25ep | 2x25 | 94.0 / 94.4 ens. | 94.7 ens. | unmeasured |" in md
+    assert "| ours-5ep | 5 | 92.7 (lesson-wide) | 93.4 (lesson-wide) | unmeasured |" in md
+    assert "tiny" not in md
+
+
+def test_reproduce_tiny_end_to_end_then_resume_skips_it(tmp_path, capsys, monkeypatch):
+    wb = tmp_path / "book.xlsx"
+    assert _rep(tmp_path, "--only", "tiny", "--subset", "600", "--workbook", str(wb)) == 0
+    out = tmp_path / "out"
+    doc = json.loads((out / "results.json").read_text())
+    row = doc["rows"]["tiny"]
+    # two epochs on 600 images of the small conv net: measured 0.69 (seed 42); a wide margin
+    assert 0.4 <= row["accuracy"] <= 1 and 0 <= row["tta_accuracy"] <= 1
+    assert row["train_images"] == 600 and row["test_images"] == 100 and not row["full_scale"]
+    assert row["seconds_per_epoch"] > 0 and row["images_per_second"] > 0
+    assert "CPU" in row["device_name"]
+    md = (out / "results.md").read_text()
+    assert "| tiny | 2 |" in md and "| lesson-resnet | 5 | 92.2 | 92.8 | unmeasured |" in md
+    for f in ("reproduce.png", "tiny/loss.png", "tiny/lr.png", "tiny/history.csv"):
+        assert (out / f).stat().st_size > 0
+    assert [p.name for p in (tmp_path / "bench").iterdir()][0].endswith("-tiny-subset.json")
+    ws = load_workbook(wb)["reproduce"]
+    assert ws["A1"].value == "experiment"
+    assert any(r[0].value == "tiny" and r[4].value == row["accuracy"] for r in ws.iter_rows())
+    capsys.readouterr()
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished row was trained again")
+    monkeypatch.setattr(cmd_reproduce, "train_recipe", no_training)
+    assert _rep(tmp_path, "--only", "tiny", "--subset", "600", "--resume") == 0
+    assert "tiny: done in" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["rows"]["tiny"] == row
+
+
+def test_reproduce_ensemble_of_two_learners(tmp_path, monkeypatch):
+    from torch_side import recipes
+    monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.replace(RECIPES["tiny"], learners=2,
+                                                                 epochs=1))
+    assert _rep(tmp_path, "--only", "tiny", "--subset", "600") == 0
+    row = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]["tiny"]
+    assert len(row["learner_accuracies"]) == 2 and 0 <= row["ensemble_accuracy"] <= 1
+    assert (tmp_path / "out" / "tiny" / "learner-1" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "lesson-resnet,resnet-9ep"], "unknown experiment 'resnet-9ep'; known: lesson-conv,"),
+    (["--only", "tiny", "--workbook", "t.xls"], "--workbook must name an .xlsx file"),
+    (["--only", "tiny", "--subset", "0"], "--subset must be a positive integer"),
+])
+def test_reproduce_bad_input_writes_nothing(tmp_path, capsys, args, message):
+    assert _rep(tmp_path, *args) == 2
+    assert message in _err(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_cuda_absent(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cli.main(["reproduce", "--only", "tiny", "--device", "cuda",
+                     "--out", str(tmp_path / "o")]) == 2
+    assert "no CUDA GPU is available" in _err(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_model_and_augment_override_the_recipe(tmp_path, capsys):
+    assert cli.main(["train", "--recipe", "tiny", "--model", "conv", "--augment", "crop,flip",
+                     "--augment-mode", "batch", "--subset", "600", "--epochs", "1",
+                     "--device", "cpu", "--no-progress", "--out", str(tmp_path)]) == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["model"] == "conv"
+    assert "augment ['crop', 'flip'] (per batch)" in capsys.readouterr().out
+    for bad, msg in [(["--model", "vgg"], "unknown model 'vgg'; known: conv,"),
+                     (["--augment", "crop,rotate"], "unknown augmentation 'rotate'; known:")]:
+        assert cli.main(["train", "--recipe", "tiny", *bad, "--out", str(tmp_path / "x")]) == 2
+        assert msg in _err(capsys)
+        assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("cmd, extra, files", [
+    ("show-batch", ["--out", "{t}/b.png", "--subset", "500", "--recipe", "lesson-aug-20ep"],
+     ["b.png"]),
+    ("sched-plot", ["--out", "{t}/s.png"], ["s.png"]),
+    ("lr-find", ["--out", "{t}/l.png", "--subset", "1500"], ["l.png"]),
+    ("activations", ["--out", "{t}/act", "--subset", "600", "--epochs", "1"],
+     ["act/color_dim.png", "act/dead.png", "act/stats.png", "act/stats.json"]),
+])
+def test_teaching_commands_write_their_pngs(tmp_path, capsys, cmd, extra, files):
+    extra = [a.format(t=tmp_path) for a in extra]
+    if "--recipe" not in extra:
+        extra += ["--recipe", "tiny"]
+    assert cli.main([cmd, *extra]) == 0, capsys.readouterr().err
+    for f in files:
+        assert (tmp_path / f).stat().st_size > 0
+    assert capsys.readouterr().out.startswith(str(tmp_path))
+
+
+def test_activations_reports_generalrelu_layers(tmp_path):
+    assert cli.main(["activations", "--recipe", "tiny", "--subset", "600", "--epochs", "1",
+                     "--out", str(tmp_path / "a")]) == 0
+    st = json.loads((tmp_path / "a" / "stats.json").read_text())
+    assert len(st["layers"]) == 4  # the conv net's four GeneralRelu convs
+    assert len(st["means"][0]) == 10  # 600 images / bs 64 = 10 batches
+
+
+@pytest.mark.parametrize("cmd, args, message", [
+    ("show-batch", ["--out", "b.jpg"], "--out must name a .png file"),
+    ("sched-plot", ["--out", "s.png", "--recipe", "nope"], "unknown recipe 'nope'"),
+    ("sched-plot", ["--out", "s.png", "--sched", "anneal", "--opt", "adam"],
+     "no schedule to plot in advance"),
+    ("activations", ["--out", "a.png"], "--out is a folder"),
+    ("lr-find", ["--out", "l.png", "--bs", "0"], "--bs must be a positive integer"),
+])
+def test_teaching_commands_bad_input(tmp_path, capsys, monkeypatch, cmd, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([cmd, *args]) == 2
+    assert message in _err(capsys)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,279 @@
+"""Reproduce the lesson's table: run its experiments (and ours) and write them side by side.
+
+  torch-side reproduce                                   # every recipe, full data
+  torch-side reproduce --only lesson-conv,lesson-resnet --device cpu --out runs/repro
+  torch-side reproduce --resume --out runs/repro         # skip the rows already finished
+  torch-side reproduce --only tiny --subset 600          # a seconds-long smoke run
+
+OUT gets results.json (one row per experiment), results.md (the lesson's accuracy before and
+after its BatchNorm fix, ours, seconds per epoch, images per second, device), reproduce.png
+(lesson vs ours) and one folder per run (history, loss and lr plots, checkpoint). A full-data
+run also lands in bench/results/<device>-<date>-<recipe>.json. --workbook adds the table as a
+sheet "reproduce" to an .xlsx (created if absent). Bad input is refused before anything runs.
+"""
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from torch_side.checkpoint import CheckpointError
+from torch_side.cmd_train import train_recipe
+from torch_side.data import DatasetError, DatasetMissingError, resolve_device
+from torch_side.learner import NonFiniteLossError
+from torch_side.recipes import RECIPES
+from torch_side.tta import accuracy_of, ensemble_preds
+
+__all__ = ["add_arguments", "main", "run", "markdown_table", "select", "SMOKE"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ("tiny",)  # recipes run only when asked for by name
+METRICS = ("accuracy", "tta_accuracy", "ensemble_accuracy")
+
+
+def add_arguments(p):
+    p.add_argument("--only", help="comma list of recipes (default: all but the smoke test 'tiny')")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--out", default="runs/reproduce", help="output folder (default runs/reproduce)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep OUT/results.json's finished rows; continue unfinished runs from "
+                   "their checkpoints")
+    p.add_argument("--workbook", help="also write the table as sheet 'reproduce' of this .xlsx")
+    p.add_argument("--subset", type=int,
+                   help="train on N random training images and test on N//6 (not full scale: "
+                   "nothing goes to bench/results)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--bench-dir", help="where full-data runs land (default bench/results)")
+    p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
+    p.add_argument("--compile", action="store_true", help="torch.compile each model (GPU)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _err(msg, code=2):
+    print(f"torch-side reproduce: error: {msg}", file=sys.stderr)
+    return code
+
+
+def select(only):
+    """Recipe names to run: ``only`` (comma list, run in the order given) checked against
+    RECIPES; all but the smoke test by default."""
+    if not only:
+        return [n for n in RECIPES if n not in SMOKE]
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(RECIPES)}")
+    if not names:
+        raise ValueError(f"--only names no experiment; known: {', '.join(RECIPES)}")
+    return list(dict.fromkeys(names))
+
+
+def device_name(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def _lesson(recipe):
+    """``{metric: (before, after)}`` from the recipe or, for ours, the recipe it compares to."""
+    src = recipe if recipe.lesson else RECIPES.get(recipe.compare_to, recipe)
+    return {m: (b, a) for m, b, a in src.lesson}
+
+
+def _pct(v):
+    return "" if v is None else f"{100 * v:.1f}"
+
+
+def _best(row):
+    """The headline figure of a row: ensemble, else TTA, else plain accuracy."""
+    for m in ("ensemble_accuracy", "tta_accuracy", "accuracy"):
+        if row.get(m) is not None:
+            return m, row[m]
+    return None, None
+
+
+def markdown_table(rows, names=None, reasons=None):
+    """The lesson's figures and ours, one line per recipe; recipes without a row: unmeasured
+    (with ``reasons[name]`` when given)."""
+    reasons = reasons or {}
+    names = names or [n for n in RECIPES if n not in SMOKE or n in rows]
+    head = ("| experiment | epochs | lesson before fix | lesson after fix | ours | ours TTA | "
+            "ours ensemble | s/epoch | images/s | device | note |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for n in names:
+        r = RECIPES[n]
+        les = _lesson(r)
+        bef = " / ".join(f"{_pct(b)}" + (" TTA" if m == "tta_accuracy" else
+                                           " ens." if m == "ensemble_accuracy" else "")
+                         for m, (b, a) in les.items() if b is not None)
+        aft = " / ".join(f"{_pct(a)}" + (" TTA" if m == "tta_accuracy" else
+                                           " ens." if m == "ensemble_accuracy" else "")
+                         for m, (b, a) in les.items() if a is not None)
+        if not r.is_lesson and les:
+            bef, aft = (f"{bef} ({r.compare_to})" if bef else ""), \
+                (f"{aft} ({r.compare_to})" if aft else "")
+        row = rows.get(n)
+        epochs = f"{r.learners}x{r.epochs}" if r.learners > 1 else str(r.epochs)
+        if row is None:
+            why = f": {reasons[n]}" if n in reasons else ""
+            lines.append(f"| {n} | {epochs} | {bef} | {aft} | unmeasured{why} |  |  |  |  |  | "
+                         f"{r.note} |")
+            continue
+        scale = "" if row.get("train_images") == 60000 else f" (subset {row.get('train_images')})"
+        lines.append(
+            f"| {n} | {epochs} | {bef} | {aft} | {_pct(row.get('accuracy'))} | "
+            f"{_pct(row.get('tta_accuracy'))} | {_pct(row.get('ensemble_accuracy'))} | "
+            f"{row.get('seconds_per_epoch', '')} | {row.get('images_per_second', '')} | "
+            f"{row.get('device_name', row.get('device', ''))}{scale} | {r.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [n for n in RECIPES if n in rows]
+    ours = [100 * _best(rows[n])[1] for n in names]
+    lesson = []
+    for n in names:
+        les = _lesson(RECIPES[n])
+        vals = [a if a is not None else b for b, a in les.values()]
+        vals = [v for v in vals if v is not None]
+        lesson.append(100 * max(vals) if vals else float("nan"))
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 3.8))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], lesson, 0.4, label="lesson (after fix)")
+    ax.bar([x + 0.2 for x in xs], ours, 0.4, label="ours")
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
+    lo = min([v for v in ours + lesson if v == v] + [90])
+    ax.set_ylim(lo - 1, 100)
+    ax.set_ylabel("test accuracy %")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _write_workbook(path, rows):
+    """Add (or replace) a sheet 'reproduce' holding the table; written atomically."""
+    from openpyxl import Workbook, load_workbook
+    from xlopt.core.atomic import replacing
+    path = Path(path)
+    wb = load_workbook(path) if path.exists() else Workbook()
+    if not path.exists():
+        wb.remove(wb.active)
+    if "reproduce" in wb.sheetnames:
+        wb.remove(wb["reproduce"])
+    ws = wb.create_sheet("reproduce")
+    cols = ["experiment", "epochs", "lesson_before", "lesson_after", "accuracy", "tta_accuracy",
+            "ensemble_accuracy", "seconds_per_epoch", "images_per_second", "device", "note"]
+    ws.append(cols)
+    for n in [n for n in RECIPES if n not in SMOKE or n in rows]:
+        r, row = RECIPES[n], rows.get(n, {})
+        les = _lesson(r).get("accuracy", (None, None))
+        ws.append([n, r.epochs * r.learners, les[0], les[1], row.get("accuracy"),
+                   row.get("tta_accuracy"), row.get("ensemble_accuracy"),
+                   row.get("seconds_per_epoch"), row.get("images_per_second"),
+                   row.get("device_name", "unmeasured"), r.note])
+    with replacing(path, keep_suffix=True) as tmp:
+        wb.save(tmp)
+
+
+def _load(path):
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())["rows"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a reproduce results file ({e}); use another --out "
+                         "or drop --resume") from None
+
+
+def _save(out, rows, device):
+    from xlopt.core.atomic import replacing
+    doc = {"format": "torch-side-reproduce-1", "torch": torch.__version__, "rows": rows}
+    with replacing(out / "results.json") as tmp:
+        Path(tmp).write_text(json.dumps(doc, indent=2) + "\n")
+    with replacing(out / "results.md") as tmp:
+        Path(tmp).write_text(markdown_table(rows))
+    _plot(rows, out / "reproduce.png")
+
+
+def _run_one(recipe, device, out, args):
+    """Train the recipe's learner(s); one result row."""
+    summaries, evaluators = [], []
+    for k in range(recipe.learners):
+        d = out / recipe.name if recipe.learners == 1 else out / recipe.name / f"learner-{k}"
+        s, ev = train_recipe(recipe, device, d, subset=args.subset, seed=args.seed + k,
+                             progress=not args.no_progress, resume=args.resume,
+                             compile=getattr(args, "compile", False), data_dir=args.data_dir,
+                             data_seed=args.seed)
+        summaries.append(s)
+        evaluators.append(ev)
+    row = dict(summaries[0])
+    if recipe.learners > 1:
+        row["learner_accuracies"] = [s["accuracy"] for s in summaries]
+        row["accuracy"] = round(sum(row["learner_accuracies"]) / recipe.learners, 4)
+        p, t = ensemble_preds(evaluators)
+        row["ensemble_accuracy"] = round(accuracy_of(p, t), 4)
+        spe = [s.get("seconds_per_epoch") for s in summaries if s.get("seconds_per_epoch")]
+        if spe:
+            row["seconds_per_epoch"] = round(sum(spe) / len(spe), 2)
+            row["images_per_second"] = round(row["train_images"] / row["seconds_per_epoch"], 1)
+    row.update({"device_name": device_name(device), "full_scale": args.subset is None,
+                "lesson": {m: {"before": b, "after": a} for m, (b, a) in _lesson(recipe).items()},
+                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+                "command": f"torch-side reproduce --only {recipe.name} --device {device.type}"
+                           + (f" --subset {args.subset}" if args.subset else "")})
+    return row
+
+
+def run(args):
+    names = select(args.only)
+    if args.subset is not None and args.subset <= 0:
+        raise ValueError(f"--subset must be a positive integer, got {args.subset}")
+    if args.workbook and Path(args.workbook).suffix.lower() != ".xlsx":
+        raise ValueError(f"--workbook must name an .xlsx file, got {args.workbook!r}")
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    rows = _load(out / "results.json") if args.resume else {}
+    bench = Path(args.bench_dir) if args.bench_dir else (
+        ROOT / "bench" / "results" if args.subset is None else None)
+    todo = [n for n in names if not (n in rows and rows[n].get("train_images") and
+                                     rows[n].get("full_scale") == (args.subset is None))]
+    for n in names:
+        if n not in todo:
+            print(f"{n}: done in {out / 'results.json'}, skipped")
+    out.mkdir(parents=True, exist_ok=True)
+    for n in todo:
+        row = _run_one(RECIPES[n], device, out, args)
+        rows[n] = row
+        _save(out, rows, device)
+        if bench is not None:
+            bench.mkdir(parents=True, exist_ok=True)
+            f = bench / f"{device.type}-{row['date']}-{n}{'' if row['full_scale'] else '-subset'}.json"
+            f.write_text(json.dumps(row, indent=2) + "\n")
+    if not todo:
+        _save(out, rows, device)
+    if args.workbook:
+        _write_workbook(args.workbook, rows)
+    print(markdown_table(rows, names))
+    return rows
+
+
+def main(args) -> int:
+    try:
+        run(args)
+    except (DatasetMissingError, DatasetError, CheckpointError) as e:
+        return _err(str(e))
+    except NonFiniteLossError as e:
+        return _err(str(e), code=3)
+    except ValueError as e:
+        return _err(str(e))
+    except RuntimeError as e:
+        if "CUDA" in str(e) or "cuda" in str(e):
+            return _err(str(e))
+        raise
+    return 0

@@ -1,0 +1,219 @@
+"""The lesson's teaching tools from the command line; each writes a PNG (or a few).
+
+  torch-side show-batch  --recipe lesson-aug-20ep [--augment-mode item] --out batch.png
+  torch-side lr-find     --recipe lesson-resnet --subset 6000 --out lr_find.png
+  torch-side sched-plot  --recipe lesson-resnet [--sched cosine] --out sched.png
+  torch-side activations --recipe lesson-resnet --subset 6000 --epochs 1 --out DIR
+
+Each module-like object below has ``add_arguments(parser)`` and ``main(args) -> int``, the
+shape torch_side/cli.py expects. Bad input: one line on stderr, exit status 2, no file written.
+"""
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from torch_side.augment import MODES, parse_augment
+from torch_side.data import DatasetError, DatasetMissingError, fashion_dls, resolve_device
+from torch_side.learner import NonFiniteLossError
+from torch_side.models import MODELS
+from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs
+from torch_side.recipes import RECIPES, UnknownRecipeError, build_learner, get_recipe
+
+__all__ = ["show_batch", "lr_find", "sched_plot", "activations"]
+
+CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Boot"]
+
+
+def _common(p, out_help, subset=None):
+    p.add_argument("--recipe", default="lesson-resnet", help=f"one of: {', '.join(RECIPES)}")
+    p.add_argument("--model", help=f"override the model, one of: {', '.join(MODELS)}")
+    p.add_argument("--augment", help="override the augmentation: crop,flip,erase,copy or none")
+    p.add_argument("--augment-mode", choices=MODES, help="a draw per 'batch' or per 'item'")
+    p.add_argument("--bs", type=int, help="override the batch size")
+    p.add_argument("--lr", type=float, help="override the peak learning rate")
+    p.add_argument("--epochs", type=int, help="override the epoch count")
+    p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer")
+    p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule")
+    p.add_argument("--subset", type=int, default=subset,
+                   help=f"training images to use (default {subset or 'all'})")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
+    p.add_argument("--out", required=True, help=out_help)
+
+
+def _recipe(args):
+    for k in ("bs", "epochs", "subset"):
+        v = getattr(args, k, None)
+        if v is not None and v <= 0:
+            raise ValueError(f"--{k} must be a positive integer, got {v}")
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if args.model is not None and args.model not in MODELS:
+        raise ValueError(f"unknown model {args.model!r}; known: {', '.join(MODELS)}")
+    return get_recipe(args.recipe, model=args.model, bs=args.bs, lr=args.lr, epochs=args.epochs,
+                      opt=args.opt, sched=args.sched, augment_mode=args.augment_mode,
+                      augment=None if args.augment is None else parse_augment(args.augment))
+
+
+def _png(out):
+    if Path(out).suffix.lower() != ".png":
+        raise ValueError(f"--out must name a .png file, got {out!r}")
+    return Path(out)
+
+
+def _learner(recipe, args, extra_cbs=()):
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    valid = None if args.subset is None else max(args.subset // 6, 100)
+    dls = fashion_dls(recipe.bs, device, subset=args.subset, valid_subset=valid, seed=args.seed,
+                      data_dir=args.data_dir, channels_last=True)
+    learn, metrics, _ = build_learner(recipe, dls, device, progress=False, extra_cbs=extra_cbs)
+    metrics.logger = None
+    return learn
+
+
+def _agg():
+    import matplotlib
+    matplotlib.use("Agg")
+
+
+def _wrap(name, body):
+    def main(args):
+        try:
+            body(args)
+        except (UnknownRecipeError, DatasetMissingError, DatasetError, ValueError) as e:
+            print(f"torch-side {name}: error: {e}", file=sys.stderr)
+            return 2
+        except NonFiniteLossError as e:
+            print(f"torch-side {name}: error: {e}", file=sys.stderr)
+            return 3
+        except RuntimeError as e:
+            if "cuda" in str(e).lower():
+                print(f"torch-side {name}: error: {e}", file=sys.stderr)
+                return 2
+            raise
+        return 0
+    return main
+
+
+# -- show-batch ---------------------------------------------------------------------------
+def _show_batch(args):
+    from torch_side.teaching import show_batch as show
+    recipe, out = _recipe(args), _png(args.out)
+    if args.n <= 0:
+        raise ValueError(f"--n must be a positive integer, got {args.n}")
+    learn = _learner(recipe, args)
+    _agg()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig = show(learn, n=args.n, labels=CLASSES, path=out)
+    print(f"{out}: {len(fig.xb)} training images of recipe {recipe.name}, augment "
+          f"{list(recipe.augment) or 'none'} (one draw per {recipe.augment_mode})")
+
+
+def _show_batch_args(p):
+    _common(p, "the PNG to write", subset=2000)
+    p.add_argument("--n", type=int, default=16, help="images to show (default 16)")
+
+
+# -- lr-find ------------------------------------------------------------------------------
+def _lr_find(args):
+    recipe, out = _recipe(args), _png(args.out)
+    # the finder runs without the recipe's schedule: it sets the lr itself
+    learn = _learner(get_recipe(recipe.name, sched="constant", model=recipe.model,
+                                bs=recipe.bs, augment=recipe.augment), args)
+    learn.cbs = [cb for cb in learn.cbs if type(cb).__name__ != "NaNGuardCB"]
+    lrs, losses = learn.lr_find(start_lr=args.start_lr, gamma=args.gamma)
+    _agg()
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(lrs, losses)
+    ax.set(xscale="log", xlabel="learning rate", ylabel="loss", title=f"lr_find: {recipe.name}")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    best = lrs[int(np.argmin(losses))] if losses else float("nan")
+    print(f"{out}: {len(lrs)} steps from lr {lrs[0]:.2g} to {lrs[-1]:.2g}; lowest loss "
+          f"{min(losses):.3f} at lr {best:.2g} (pick about a tenth of that)")
+
+
+def _lr_find_args(p):
+    _common(p, "the PNG to write", subset=6000)
+    p.add_argument("--start-lr", type=float, default=1e-5)
+    p.add_argument("--gamma", type=float, default=1.3, help="lr growth per batch (default 1.3)")
+
+
+# -- sched-plot ---------------------------------------------------------------------------
+def _sched_plot(args):
+    from torch_side.teaching import sched_plot as plot, sched_values
+    recipe, out = _recipe(args), _png(args.out)
+    n = args.subset or 60000
+    steps_per_epoch = -(-n // recipe.bs)
+    total = recipe.epochs * steps_per_epoch
+    cbs = sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
+    ofn = opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.)
+    if not cbs:  # constant
+        vals = sched_values(lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.),
+                            ofn, total, recipe.lr)
+    else:
+        if recipe.sched == "anneal" or recipe.opt == "adam-anneal":
+            raise ValueError("the automatic annealer reacts to the training itself (it reads "
+                             "the gradients' averages), so it has no schedule to plot in advance")
+        cb = cbs[0]
+        vals = sched_values(cb.sched_factory, ofn, total, recipe.lr,
+                            step_every=1 if type(cb).__name__ == "BatchSchedCB" else steps_per_epoch)
+    _agg()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot(vals, path=out, title=f"{recipe.name}: {recipe.sched}, {recipe.epochs} epochs x "
+                               f"{steps_per_epoch} batches")
+    print(f"{out}: {total} steps; lr from {vals['lr'][0]:.3g} up to {max(vals['lr']):.3g} and "
+          f"down to {vals['lr'][-1]:.3g}")
+
+
+def _sched_plot_args(p):
+    _common(p, "the PNG to write")
+
+
+# -- activations --------------------------------------------------------------------------
+def _activations(args):
+    from torch_side.teaching import ActivationStats
+    recipe = _recipe(args)
+    out = Path(args.out)
+    if out.suffix:
+        raise ValueError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
+    stats = ActivationStats()
+    learn = _learner(recipe, args, extra_cbs=[stats])
+    learn.fit(recipe.epochs)
+    _agg()
+    out.mkdir(parents=True, exist_ok=True)
+    stats.color_dim(out / "color_dim.png")
+    stats.dead_chart(out / "dead.png")
+    stats.plot_stats(out / "stats.png")
+    st = stats.stats()
+    (out / "stats.json").write_text(json.dumps(st) + "\n")
+    dead = [float(np.mean(d[-10:])) for d in st["dead"]]
+    print(f"{out}: {len(st['layers'])} GeneralRelu layers over {len(st['means'][0])} batches; "
+          f"share near zero over the last batches: " + ", ".join(f"{d:.2f}" for d in dead))
+
+
+def _activations_args(p):
+    _common(p, "folder for color_dim.png, dead.png, stats.png, stats.json", subset=6000)
+
+
+show_batch = SimpleNamespace(add_arguments=_show_batch_args, main=_wrap("show-batch", _show_batch),
+                             __doc__="Show one augmented training batch exactly as the model sees it.")
+lr_find = SimpleNamespace(add_arguments=_lr_find_args, main=_wrap("lr-find", _lr_find),
+                          __doc__="The lesson's learning-rate finder: loss against a growing lr.")
+sched_plot = SimpleNamespace(add_arguments=_sched_plot_args, main=_wrap("sched-plot", _sched_plot),
+                             __doc__="lr and momentum per step of a recipe's schedule, before training.")
+activations = SimpleNamespace(add_arguments=_activations_args,
+                              main=_wrap("activations", _activations),
+                              __doc__="ActivationStats over the GeneralRelu layers: colour-dim "
+                                      "histograms, dead-activation chart, means and stds.")
