@@ -115,3 +115,26 @@ def test_unreachable_ray_address_fails_fast_naming_it(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert _compare(tmp_path / "o", "--ray-address", "nonsense") == 2
     assert "is not HOST:PORT" in _one_line(capsys)
+
+
+@needs_ray
+def test_reproduce_with_two_workers_gives_the_sequential_rows(tmp_path, capsys):
+    base = ["reproduce", "--only", "tiny,lesson-conv", "--subset", "2048", "--device", "cpu", "--no-progress"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert cli.main(base + ["--out", str(tmp_path / "seq"), "--bench-dir", str(tmp_path / "b1")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert cli.main(base + ["--out", str(tmp_path / "ray"), "--bench-dir", str(tmp_path / "b2"),
+                            "--workers", "2"]) == 0
+    seq = json.loads((tmp_path / "seq" / "results.json").read_text())["rows"]
+    par = json.loads((tmp_path / "ray" / "results.json").read_text())["rows"]
+    assert sorted(par) == ["lesson-conv", "tiny"]
+    for n in par:
+        for k in ("accuracy", "tta_accuracy", "train_accuracy", "train_images", "epochs"):
+            assert par[n].get(k) == seq[n].get(k), (n, k)
+        assert (tmp_path / "ray" / n / "history.csv").exists()
+    assert len(list((tmp_path / "b2").iterdir())) == 2
+    md = (tmp_path / "ray" / "results.md").read_text()
+    assert "| tiny | 2 |" in md and "| lesson-conv | 5 |" in md
