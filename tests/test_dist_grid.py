@@ -138,3 +138,17 @@ def test_reproduce_with_two_workers_gives_the_sequential_rows(tmp_path, capsys):
     assert len(list((tmp_path / "b2").iterdir())) == 2
     md = (tmp_path / "ray" / "results.md").read_text()
     assert "| tiny | 2 |" in md and "| lesson-conv | 5 |" in md
+
+
+def test_trial_store_keys_results_by_their_whole_spec(tmp_path):
+    from torch_side.dist_grid import TrialStore
+    store = TrialStore(tmp_path / "trials")
+    spec = {"opt": "adam", "sched": "cosine", "lr": 0.01, "epochs": 1, "data_dir": None}
+    assert store.get(spec, "adam/cosine") is None
+    store.put(spec, "adam/cosine", {"row": {"accuracy": 0.1 + 0.2}})
+    assert store.get(spec, "adam/cosine") == {"row": {"accuracy": 0.30000000000000004}}  # floats exact
+    assert store.get({**spec, "epochs": 2}, "adam/cosine") is None  # other settings: run again
+    (f,) = (tmp_path / "trials").iterdir()
+    assert f.name.startswith("adam_cosine-") and f.suffix == ".json"
+    f.write_text("{half a rec")
+    assert store.get(spec, "adam/cosine") is None  # a damaged record is run again, not an error
