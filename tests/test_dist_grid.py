@@ -1,8 +1,11 @@
 """compare --workers: Ray tasks give the sequential run's numbers bit for bit, a dead worker costs
 only its own trial, finished trials are kept and not rerun, and bad input is one line, exit 2."""
 import json
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -155,14 +158,12 @@ def test_trial_store_keys_results_by_their_whole_spec(tmp_path):
 
 
 def test_without_workers_ray_is_not_imported(tmp_path):
-    import subprocess
-    from pathlib import Path
     code = ("import sys; from torch_side import cli; "
             f"rc = cli.main(['compare', '--opts', 'adam', '--scheds', 'constant', '--subset', '300', '--bs', '50', "
             f"'--epochs', '1', '--device', 'cpu', '--no-progress', '--out', {str(tmp_path / 'o')!r}]); "
             "print('RAY' if 'ray' in sys.modules else 'NO-RAY', rc)")
     root = Path(__file__).resolve().parent.parent
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
-                       env={**__import__("os").environ, "PYTHONPATH": str(root)}, timeout=600)
+                       env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
     assert r.stdout.strip().splitlines()[-1] == "NO-RAY 0", r.stderr[-2000:]
     assert not (tmp_path / "o" / "trials").exists()
