@@ -76,7 +76,11 @@ def load_checkpoint(path, model_name=None, config=None):
 
 
 def _unwrap(model):
-    return getattr(model, "_orig_mod", model)  # torch.compile wraps the module
+    """The module itself: DistributedDataParallel keeps it as ``.module``, torch.compile as ``._orig_mod``."""
+    from torch.nn.parallel import DistributedDataParallel
+    if isinstance(model, DistributedDataParallel):
+        model = model.module
+    return getattr(model, "_orig_mod", model)
 
 
 def _scheds(learn):

@@ -3,6 +3,8 @@
 Every run starts from the same initial weights and sees the same batches, so the table
 compares the update rules and schedules only. With --workbook PATH, the results go into
 PATH as a sheet named 'compare' (with a chart) beside the workbook's 29-row sheets.
+With --workers N (or --ray-address), each cell is a Ray task (torch_side/dist_grid.py): rows stream
+into compare.csv as cells finish, finished cells are kept under OUT/trials/ and not rerun.
 """
 import copy
 import sys
@@ -13,6 +15,7 @@ import torch
 
 from xlopt.core import locks
 
+from torch_side import dist_grid
 from torch_side.callbacks import (DeviceCB, MetricsCB, MixedPrecisionCB, NaNGuardCB,
                                   ProgressCB, RecorderCB, accuracy)
 from torch_side.data import DatasetError, DatasetMissingError, fashion_dls, resolve_device
@@ -21,7 +24,7 @@ from torch_side.models import MODELS, get_model
 from torch_side.opt_choices import (DEFAULT_LR, LESSON_OPTS, OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs,
                                     source)
 
-__all__ = ["add_arguments", "main", "run", "compare", "write_sheet"]
+__all__ = ["add_arguments", "main", "run", "compare", "trial", "write_sheet"]
 
 DEFAULT_OPTS = LESSON_OPTS
 COLUMNS = ["optimizer", "schedule", "lr", "status", "train_loss", "valid_loss", "accuracy",
@@ -56,6 +59,7 @@ def add_arguments(p):
     locks.add_argument(p)
     p.add_argument("--data-dir")
     p.add_argument("--no-progress", action="store_true")
+    dist_grid.add_arguments(p)
 
 
 def _one(model0, dls, device, opt, sched, lr, epochs, progress):
@@ -88,6 +92,14 @@ def _one(model0, dls, device, opt, sched, lr, epochs, progress):
     return row, rec.values("loss")
 
 
+def _log_row(row, log):
+    if log is not None:
+        acc = row.get("accuracy")
+        log(f"{row['optimizer']:>12} x {row['schedule']:<9} lr {row['lr']:<7g} "
+            + (f"accuracy {acc:.4f} loss {row['valid_loss']:.4f} {row['seconds']:.1f}s"
+               if acc is not None else row["status"]))
+
+
 def compare(dls, device, opts, scheds, model="resnet", epochs=2, lr=None, seed=42,
             progress=False, log=print):
     """Run the grid; return ``(DataFrame of results, {(opt, sched): per-batch losses})``."""
@@ -105,12 +117,52 @@ def compare(dls, device, opts, scheds, model="resnet", epochs=2, lr=None, seed=4
                                progress)
             rows.append(row)
             curves[(opt, sched)] = losses
-            if log is not None:
-                acc = row.get("accuracy")
-                log(f"{opt:>12} x {sched:<9} lr {row['lr']:<7g} "
-                    + (f"accuracy {acc:.4f} loss {row['valid_loss']:.4f} {row['seconds']:.1f}s"
-                       if acc is not None else row["status"]))
+            _log_row(row, log)
     return pd.DataFrame(rows, columns=COLUMNS), curves
+
+
+def trial(spec):
+    """One cell of the grid from a plain spec, as a Ray worker runs it: the same data, initial
+    weights and batches as ``compare`` (so the same numbers at the same torch thread count)."""
+    device = resolve_device(spec["device"])
+    subset = spec["subset"] or None
+    dls = fashion_dls(spec["bs"], device, subset=subset, valid_subset=None if subset is None else max(subset // 6, 100),
+                      seed=spec["seed"], data_dir=spec["data_dir"], channels_last=True)
+    torch.manual_seed(spec["seed"])
+    model0 = get_model(spec["model"])
+    torch.manual_seed(spec["seed"])
+    dls.train.gen.manual_seed(spec["seed"])
+    row, losses = _one(model0, dls, device, spec["opt"], spec["sched"], spec["lr"], spec["epochs"], False)
+    return {"row": row, "losses": losses}
+
+
+def compare_on_ray(args, opts, scheds, out, log=print):
+    """The grid through dist_grid: ``compare``'s DataFrame and curves, compare.csv rewritten as cells finish."""
+    import pandas as pd
+    from xlopt.core.atomic import write_text
+    cells = {f"{o}/{s}": {"opt": o, "sched": s, "lr": args.lr or DEFAULT_LR[o], "model": args.model,
+                          "epochs": args.epochs, "subset": args.subset, "bs": args.bs, "seed": args.seed,
+                          "device": args.device, "data_dir": args.data_dir} for o in opts for s in scheds}
+    rows, curves = {}, {}
+
+    def frame():
+        return pd.DataFrame([rows[n] for n in cells if n in rows], columns=COLUMNS)
+
+    def on_result(name, res, cached):
+        spec = cells[name]
+        if "failed" in res:
+            row, losses = {"optimizer": spec["opt"], "schedule": spec["sched"], "lr": spec["lr"],
+                           "status": f"failed: {res['failed']}", "optimizer_source": source(spec["opt"]),
+                           "schedule_source": source(spec["sched"])}, []
+        else:
+            row, losses = res["row"], res["losses"]
+        rows[name], curves[name] = row, losses
+        write_text(out / "compare.csv", frame().to_csv(index=False))
+        _log_row(row, log if not cached else None)
+
+    dist_grid.run_grid(list(cells.items()), trial, dist_grid.TrialStore(out / "trials"), on_result,
+                       workers=args.workers, address=args.ray_address, log=log)
+    return frame(), {(cells[n]["opt"], cells[n]["sched"]): curves[n] for n in cells if n in curves}
 
 
 def plot(curves, scheds, path):
@@ -177,6 +229,8 @@ def run(args):
                                 f"`xlopt build -o {args.workbook}`)")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a file, not a folder; name a folder for compare.csv/.png")
+    if dist_grid.wanted(args):
+        dist_grid.check_args(args)
     device = resolve_device(args.device)
     subset = args.subset or None
     dls = fashion_dls(args.bs, device, subset=subset,
@@ -184,11 +238,15 @@ def run(args):
                       seed=args.seed, data_dir=args.data_dir, channels_last=True)
     print(f"compare on {device}: {args.model}, {args.epochs} epochs, {len(dls.train.y)} train / "
           f"{len(dls.valid.y)} test images, bs {args.bs}")
-    df, curves = compare(dls, device, opts, scheds, args.model, args.epochs, args.lr, args.seed,
-                         progress=not args.no_progress)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "compare.csv", index=False)
+    if dist_grid.wanted(args):
+        out.mkdir(parents=True, exist_ok=True)
+        df, curves = compare_on_ray(args, opts, scheds, out)
+    else:
+        df, curves = compare(dls, device, opts, scheds, args.model, args.epochs, args.lr, args.seed,
+                             progress=not args.no_progress)
+        out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out / "compare.csv", index=False)
     plot(curves, scheds, out / "compare.png")
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
     if args.workbook:

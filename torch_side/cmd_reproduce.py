@@ -10,15 +10,20 @@ after its BatchNorm fix, ours, seconds per epoch, images per second, device), re
 (lesson vs ours) and one folder per run (history, loss and lr plots, checkpoint). A full-data
 run also lands in bench/results/<device>-<date>-<recipe>.json. --workbook adds the table as a
 sheet "reproduce" to an .xlsx (created if absent). Bad input is refused before anything runs.
+--workers N (or --ray-address) runs the experiments as Ray tasks (torch_side/dist_grid.py): rows
+land in results.json as they finish; with --resume, finished ones are kept (also in OUT/trials).
 """
 import datetime
 import json
 import platform
+import shutil
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import torch
 
+from torch_side import dist_grid
 from torch_side.checkpoint import CheckpointError
 from torch_side.cmd_train import train_recipe
 from torch_side.data import DatasetError, DatasetMissingError, resolve_device
@@ -49,6 +54,7 @@ def add_arguments(p):
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
     p.add_argument("--compile", action="store_true", help="torch.compile each model (GPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    dist_grid.add_arguments(p)
 
 
 def _err(msg, code=2):
@@ -230,12 +236,41 @@ def _run_one(recipe, device, out, args):
     return row
 
 
+def trial(spec):
+    """One experiment from a plain spec, as a Ray worker runs it: ``_run_one``'s row."""
+    args = Namespace(subset=spec["subset"], seed=spec["seed"], no_progress=True, resume=spec["resume"],
+                     compile=spec["compile"], data_dir=spec["data_dir"])
+    return _run_one(RECIPES[spec["recipe"]], resolve_device(spec["device"]), Path(spec["out"]), args)
+
+
+def _on_ray(names, out, args, finished):
+    """Each experiment a Ray task; ``finished(name, row)`` as each arrives. Returns {name: why} of the failed."""
+    if not args.resume:
+        shutil.rmtree(out / "trials", ignore_errors=True)  # a fresh table: nothing kept from before
+    specs = [(n, {"recipe": n, "device": args.device, "subset": args.subset, "seed": args.seed,
+                  "resume": args.resume, "compile": bool(getattr(args, "compile", False)),
+                  "data_dir": args.data_dir, "out": str(out.resolve())}) for n in names]
+    failed = {}
+
+    def on_result(name, res, cached):
+        if "failed" in res:
+            failed[name] = f"failed: {res['failed']}"
+            print(f"{name}: {failed[name]}")
+        else:
+            finished(name, res)
+    dist_grid.run_grid(specs, trial, dist_grid.TrialStore(out / "trials"), on_result,
+                       workers=args.workers, address=args.ray_address)
+    return failed
+
+
 def run(args):
     names = select(args.only)
     if args.subset is not None and args.subset <= 0:
         raise ValueError(f"--subset must be a positive integer, got {args.subset}")
     if args.workbook and Path(args.workbook).suffix.lower() != ".xlsx":
         raise ValueError(f"--workbook must name an .xlsx file, got {args.workbook!r}")
+    if dist_grid.wanted(args):
+        dist_grid.check_args(args)
     device = resolve_device(args.device)
     out = Path(args.out)
     rows = _load(out / "results.json") if args.resume else {}
@@ -247,19 +282,25 @@ def run(args):
         if n not in todo:
             print(f"{n}: done in {out / 'results.json'}, skipped")
     out.mkdir(parents=True, exist_ok=True)
-    for n in todo:
-        row = _run_one(RECIPES[n], device, out, args)
+
+    def finished(n, row):
         rows[n] = row
         _save(out, rows, device)
         if bench is not None:
             bench.mkdir(parents=True, exist_ok=True)
             f = bench / f"{device.type}-{row['date']}-{n}{'' if row['full_scale'] else '-subset'}.json"
             f.write_text(json.dumps(row, indent=2) + "\n")
+    failed = {}
+    if dist_grid.wanted(args) and todo:
+        failed = _on_ray(todo, out, args, finished)
+    else:
+        for n in todo:
+            finished(n, _run_one(RECIPES[n], device, out, args))
     if not todo:
         _save(out, rows, device)
     if args.workbook:
         _write_workbook(args.workbook, rows)
-    print(markdown_table(rows, names))
+    print(markdown_table(rows, names, reasons=failed))
     return rows
 
 

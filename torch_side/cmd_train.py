@@ -3,7 +3,9 @@
 Recipes: the lesson's (lesson-conv ... lesson-copy-2x25ep, its exact settings) and ours
 (resnet-5ep, ours-5ep, aug-20ep, ours-20ep, erase-50ep, ours-50ep); --model, --augment and
 --augment-mode change any of them by hand. The data lives on the device; a checkpoint is
-written atomically after every epoch and --resume continues from it.
+written atomically after every epoch and --resume continues from it. Under torchrun (or with
+--ddp) one run trains on all the processes with DistributedDataParallel (torch_side/ddp.py);
+only rank 0 writes.
 """
 import argparse
 import json
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from torch_side import ddp
 from torch_side.checkpoint import CheckpointCB, CheckpointError, load_checkpoint
 from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
 from torch_side.learner import Learner, NonFiniteLossError
@@ -54,6 +57,7 @@ def add_arguments(p):
     p.add_argument("--download", action="store_true",
                    help="download Fashion-MNIST from the official URL if no copy is found")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ddp.add_arguments(p)
 
 
 def _err(msg, code=2):
@@ -110,13 +114,16 @@ def recipe_from_args(args):
 
 
 def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resume=False,
-                 compile=False, data_dir=None, download=False, dls=None, data_seed=None):
+                 compile=False, data_dir=None, download=False, dls=None, data_seed=None, dist=None):
     """Train ``recipe`` once; write history, plots, checkpoint, metrics.json into ``out``.
 
     Returns ``(summary dict, evaluator Learner)``; the evaluator holds the trained model and
     the test loader, for TTA and ensembles. ``data_seed`` (default ``seed``) picks the
     subset and the batch order, so learners of one ensemble can differ by ``seed`` alone.
+    ``dist`` (torch_side.ddp.Dist): this process's rank in a DistributedDataParallel run.
     """
+    main = dist is None or dist.is_main
+    say = print if main else (lambda *a, **k: None)
     data_seed = seed if data_seed is None else data_seed
     _out_dir(Path(out))
     config = {"opt": recipe.opt, "sched": recipe.sched, "lr": recipe.lr, "bs": recipe.bs}
@@ -129,15 +136,23 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
         dls = fashion_dls(recipe.bs, device, subset=subset, valid_subset=valid_subset,
                           seed=data_seed, data_dir=data_dir, download=download,
                           channels_last=True)
+    if dist is not None:
+        dls = dist.shard(dls)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = CheckpointCB(out / "checkpoint.pt", recipe.model, recipe=recipe.name, resume=resume, config=config)
-    learn, metrics, recorder = build_learner(recipe, dls, device, progress=progress,
-                                             compile=compile, extra_cbs=[ckpt])
-    print(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
-          f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)} "
-          f"(per {recipe.augment_mode}), {len(dls.train.y)} train / {len(dls.valid.y)} test "
-          f"images on {device}")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    ckpt = (dist.checkpoint_cb if dist else CheckpointCB)(
+        out / "checkpoint.pt", recipe.model, recipe=recipe.name, resume=resume,
+        config=config)
+    learn, metrics, recorder = build_learner(recipe, dls, device, progress=main and progress,
+                                             compile=compile,
+                                             extra_cbs=[ckpt, *(dist.callbacks() if dist else [])])
+    if not main:
+        metrics.logger = None
+    say(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
+        f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)} "
+        f"(per {recipe.augment_mode}), {len(dls.train.y)} train / {len(dls.valid.y)} test "
+        f"images on {device}")
     t0 = time.perf_counter()
     learn.fit(recipe.epochs)
     if device.type == "cuda":
@@ -145,7 +160,7 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     seconds = time.perf_counter() - t0
     trained = len(learn.epochs)
     if ckpt.resumed_from is not None:
-        print(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
+        say(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
     summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
                "epochs": recipe.epochs, "epochs_this_run": trained,
                "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
@@ -163,22 +178,29 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     if trained and seconds > 0:
         summary["seconds_per_epoch"] = round(seconds / trained, 2)
         summary["images_per_second"] = round(trained * len(dls.train.y) / seconds, 1)
+    if dist is not None:
+        summary.update(processes=dist.world, sync_batchnorm=False)
+        dist.close()
+        if not main:
+            return summary, evaluator
     metrics.df.to_csv(out / "history.csv", index=False)
     if recorder.recs.get("loss"):
         _plots(out, metrics, recorder)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    say(" ".join(f"{k}={v}" for k, v in summary.items()))
     return summary, evaluator
 
 
 def run(args):
     """Do the work; raises the project's errors (``main`` turns them into messages)."""
     recipe = recipe_from_args(args)
+    _out_dir(Path(args.out))
     device = resolve_device(args.device)
-    summary, _ = train_recipe(recipe, device, args.out, subset=args.subset, seed=args.seed,
-                              progress=not args.no_progress, resume=args.resume,
+    dist = ddp.setup(args, device, recipe.bs) if ddp.wanted(args) else None
+    summary, _ = train_recipe(recipe, dist.device if dist else device, args.out, subset=args.subset,
+                              seed=args.seed, progress=not args.no_progress, resume=args.resume,
                               compile=args.compile, data_dir=args.data_dir,
-                              download=args.download)
+                              download=args.download, dist=dist)
     return summary
 
 
