@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -7,6 +8,11 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+# A run started as a background job (`cmd &` in a script) inherits SIGINT ignored, and so would every
+# process the tests start: give Ctrl-C back its meaning, so the signal tests test what a terminal does.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
