@@ -91,14 +91,14 @@ _CELL = re.compile(r"\$?([A-Z]+)\$?(\d+)")
 
 
 def evaluate(formula, cells, names):
-    """A tiny evaluator of the printed formulas: cells and names, + - * / ^, SQRT, SUM, SUMSQ."""
+    """A tiny evaluator of the printed formulas: cells and names, + - * / ^, SQRT, SIGN, SUM, SUMSQ."""
     def rng(m):
         col, r0, r1 = m.group(1), int(m.group(2)), int(m.group(4))
         return "[" + ",".join(repr(cells[f"{col}{r}"]) for r in range(r0, r1 + 1)) + "]"
     text = _RANGE.sub(rng, formula.lstrip("="))
     text = _CELL.sub(lambda m: f"({cells[m.group(1) + m.group(2)]!r})", text)  # a cell is one operand
     text = text.replace("^", "**")
-    env = dict(names, SQRT=math.sqrt, SUM=_sum, SUMSQ=lambda v: _sum([x * x for x in v]))
+    env = dict(names, SQRT=math.sqrt, SIGN=lambda v: float((v > 0) - (v < 0)), SUM=_sum, SUMSQ=lambda v: _sum([x * x for x in v]))
     return eval(text, {"__builtins__": {}}, env)
 
 
