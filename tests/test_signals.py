@@ -51,7 +51,12 @@ def interrupt(tmp_path, argv, sig, after_s, prog):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(after_s)
     p.send_signal(sig)
-    out, err = p.communicate(timeout=120)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # it ignored the signal: leave no process behind
+        p.kill()
+        p.communicate()
+        raise
     what, code = ONE_LINE[sig]
     if p.returncode == 0:  # it finished before the signal came: nothing to check
         return None
