@@ -150,6 +150,14 @@ _UNSUPPORTED = {  # key: (the only accepted values, why)
 }
 
 
+def _check_betas(betas):
+    """A pair (β1, β2), each as `_check_beta` allows (Adam's and Lion's)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    _check_beta("betas[0]", betas[0])
+    _check_beta("betas[1]", betas[1])
+
+
 class RuleOptimizer(torch.optim.Optimizer):
     """What every optimizer here shares: validation, state, state_dict interchange, both paths.
 
@@ -443,11 +451,7 @@ class Adam(RuleOptimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("betas[0]", betas[0])
-        _check_beta("betas[1]", betas[1])
+        _check_betas(group["betas"])
         _check_nonneg("eps", group["eps"])
         _check_flag("decoupled_weight_decay", group["decoupled_weight_decay"])
         _check_flag("bias_correction", group["bias_correction"])
@@ -484,11 +488,7 @@ class Lion(RuleOptimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_beta("betas[0]", betas[0])
-        _check_beta("betas[1]", betas[1])
+        _check_betas(group["betas"])
 
     def _math(self, group, p, g, st, step):
         lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
