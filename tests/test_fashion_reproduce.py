@@ -8,7 +8,7 @@ import json
 import torch
 from openpyxl import load_workbook
 
-from torch_side import cli, cmd_reproduce, data as D
+from torch_side import augment, cli, cmd_reproduce, data as D
 from torch_side.recipes import RECIPES
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
@@ -36,6 +36,34 @@ def test_lesson_recipes_carry_the_lessons_settings_and_numbers():
                                 if v is not None), r.name
     assert RECIPES["lesson-resnet"].lesson == (("accuracy", .922, .928),)
     assert RECIPES["lesson-copy-2x25ep"].learners == 2
+    # as course22p2's notebooks set them (13_resnet @0eb1895, 14_augment @03fac8a): nb 13's
+    # nets, then nb 14's wide ks=5 ResNet for every longer run, at lr 1e-2 except RandErase's
+    settings = {n: (RECIPES[n].model, RECIPES[n].epochs, RECIPES[n].lr, RECIPES[n].augment)
+                for n in RECIPES if n.startswith("lesson-")}
+    assert settings == {
+        "lesson-conv": ("conv-bn", 5, 6e-2, ()),
+        "lesson-deep-conv": ("deep-conv", 5, 6e-2, ()),
+        "lesson-resnet": ("resnet", 5, 2e-2, ()),
+        "lesson-wide": ("wide-resnet", 5, 1e-2, ()),
+        "lesson-gap-wide": ("resnet-gap-wide", 5, 1e-2, ()),
+        "lesson-gap": ("resnet-gap", 5, 1e-2, ()),
+        "lesson-gap-stem": ("resnet-gap-stem", 5, 1e-2, ()),
+        "lesson-noaug-20ep": ("wide-resnet", 20, 1e-2, ()),
+        "lesson-aug-20ep": ("wide-resnet", 20, 1e-2, ("crop", "flip")),
+        "lesson-erase-50ep": ("wide-resnet", 50, 2e-2, ("crop", "flip", "erase")),
+        "lesson-copy-2x25ep": ("wide-resnet", 25, 1e-2, ("crop", "flip", "copy")),
+    }
+    # nb 14 averages the raw outputs of its TTA passes (no softmax); ours average probabilities
+    assert all(not r.tta_softmax for r in lesson)
+    # torchvision's RandomCrop pads a normalised batch with 0 (the mean: grey), ours with black
+    assert all(r.crop_fill == 0 for r in lesson) and RECIPES["ours-20ep"].crop_fill is None
+    crop = augment.batch_tfms(("crop",), "batch", crop_fill=0.)[0]
+    x = torch.full((2, 1, 4, 4), -0.75)
+    torch.manual_seed(0)
+    outs = torch.stack([crop(x) for _ in range(40)])
+    assert set(outs.unique().tolist()) == {-0.75, 0.}  # shifted in a border of zeros
+    assert all(torch.equal(o[0], o[1]) for o in outs)  # one draw for the whole batch
+    assert RECIPES["ours-5ep"].tta_softmax
     ours = [r for r in RECIPES.values() if not r.is_lesson and r.name != "tiny"]
     assert all(RECIPES[r.compare_to].is_lesson for r in ours)
     assert {r.epochs for r in ours} == {5, 20, 50}

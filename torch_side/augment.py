@@ -122,8 +122,8 @@ class _Tfm(nn.Module):
 
 
 class RandomCrop(_Tfm):
-    def __init__(self, padding=1, per_item=True):
-        super().__init__(random_crop, padding=padding, per_item=per_item)
+    def __init__(self, padding=1, fill=None, per_item=True):
+        super().__init__(random_crop, padding=padding, fill=fill, per_item=per_item)
 
 
 class RandomFlip(_Tfm):
@@ -156,14 +156,16 @@ def parse_augment(text):
     return names
 
 
-def batch_tfms(names, mode="item"):
+def batch_tfms(names, mode="item", crop_fill=None):
     """``('crop', 'flip', 'erase')`` -> an nn.Sequential applied to each training batch.
 
     ``mode='item'``: a draw per image; ``mode='batch'``: one draw per batch, as the lesson.
+    ``crop_fill``: the crop's border value (None: the batch minimum; 0: the lesson's).
     """
     unknown = [n for n in names if n not in _NAMED]
     if unknown:
         raise ValueError(f"unknown augmentation {unknown}; known: {', '.join(_NAMED)}")
     if mode not in MODES:
         raise ValueError(f"unknown augmentation mode {mode!r}; known: {', '.join(MODES)}")
-    return nn.Sequential(*[_NAMED[n](per_item=mode == "item") for n in names])
+    kw = {"crop": {"fill": crop_fill}}
+    return nn.Sequential(*[_NAMED[n](per_item=mode == "item", **kw.get(n, {})) for n in names])

@@ -222,7 +222,7 @@ def _run_one(recipe, device, out, args):
     if recipe.learners > 1:
         row["learner_accuracies"] = [s["accuracy"] for s in summaries]
         row["accuracy"] = round(sum(row["learner_accuracies"]) / recipe.learners, 4)
-        p, t = ensemble_preds(evaluators)
+        p, t = ensemble_preds(evaluators, softmax=recipe.tta_softmax)
         row["ensemble_accuracy"] = round(accuracy_of(p, t), 4)
         spe = [s.get("seconds_per_epoch") for s in summaries if s.get("seconds_per_epoch")]
         if spe:

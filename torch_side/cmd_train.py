@@ -173,7 +173,7 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     if train_rows:
         summary["train_accuracy"] = round(train_rows[-1]["accuracy"], 4)
     if recipe.tta:
-        p, t = tta_preds(evaluator)
+        p, t = tta_preds(evaluator, softmax=recipe.tta_softmax)
         summary["tta_accuracy"] = round(float(accuracy(p, t)), 4)
     if trained and seconds > 0:
         summary["seconds_per_epoch"] = round(seconds / trained, 2)
