@@ -81,3 +81,25 @@ def test_zero_bn_switch_reaches_the_recipe():
                                     progress=False)
         w = learn.model[1].convs[1][1].weight
         assert bool((w == 0).all()) is expect_zero
+
+
+def test_block_bn_off_builds_the_lessons_resblocks_before_its_fix():
+    # nb 13's post-lesson note: `norm=norm` never reached `_conv_block`, so the lesson's
+    # ResBlocks had no BatchNorm; --no-block-bn rebuilds that, for its "before" figures
+    import argparse
+
+    from torch_side import cmd_train
+    from torch_side.data import DataLoaders
+    from torch_side.recipes import RECIPES, build_learner
+    args = argparse.ArgumentParser()
+    cmd_train.add_arguments(args)
+    recipe = cmd_train.recipe_from_args(args.parse_args(["--recipe", "lesson-resnet",
+                                                         "--no-block-bn"]))
+    assert recipe.block_bn is False and RECIPES["lesson-resnet"].block_bn is True
+    dls = DataLoaders([(torch.zeros(2, 1, 28, 28), torch.zeros(2, dtype=torch.long))] * 8, [])
+    learn, _, _ = build_learner(recipe, dls, "cpu", progress=False)
+    bns = [m for m in learn.model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns == []  # only the head's BatchNorm1d is left
+    assert sum(p.numel() for p in learn.model.parameters()) == 1_226_892
+    fixed = get_model("resnet")
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in fixed.modules()) == 12  # 2 per block

@@ -53,11 +53,14 @@ class ResBlock(nn.Module):
 
     ``zero_bn=True`` zero-initialises the second conv's BatchNorm weight so that a fresh
     block is the identity (plus activation). The lesson's post-lesson note found this
-    slightly worse for these shallow nets; it is kept switchable.
+    slightly worse for these shallow nets; it is kept switchable. ``block_bn=False`` builds
+    the block as the lesson did before that fix: ``norm`` never reached the two convs.
     """
 
-    def __init__(self, ni, nf, stride=1, ks=3, act=act_gr, norm=nn.BatchNorm2d, zero_bn=True):
+    def __init__(self, ni, nf, stride=1, ks=3, act=act_gr, norm=nn.BatchNorm2d, zero_bn=True,
+                 block_bn=True):
         super().__init__()
+        norm = norm if block_bn else None
         self.convs = nn.Sequential(conv(ni, nf, stride=1, act=act, norm=norm, ks=ks),
                                    conv(nf, nf, stride=stride, act=None, norm=norm, ks=ks))
         self.idconv = nn.Identity() if ni == nf else conv(ni, nf, ks=1, stride=1, act=None)
@@ -106,47 +109,49 @@ def deep_conv_net(act=act_gr, nfs=(8, 16, 32, 64, 128), norm=nn.BatchNorm2d):
                                nn.Flatten()), leaky=0.1)
 
 
-def resnet(act=act_gr, nfs=(8, 16, 32, 64, 128, 256), norm=nn.BatchNorm2d, zero_bn=True):
-    """nb 13 ResNet: ResBlocks 1->8 then stride-2 blocks to 256, Flatten, Linear, BatchNorm1d."""
-    layers = [ResBlock(1, nfs[0], stride=1, act=act, norm=norm, zero_bn=zero_bn)]
-    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, zero_bn=zero_bn)
+def resnet(act=act_gr, nfs=(8, 16, 32, 64, 128, 256), norm=nn.BatchNorm2d, **block):
+    """nb 13 ResNet: ResBlocks 1->8 then stride-2 blocks to 256, Flatten, Linear, BatchNorm1d.
+
+    ``block`` (here and below): ResBlock's ``zero_bn`` and ``block_bn``."""
+    layers = [ResBlock(1, nfs[0], stride=1, act=act, norm=norm, **block)]
+    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, **block)
                for i in range(len(nfs) - 1)]
     layers += [nn.Flatten(), nn.Linear(nfs[-1], 10, bias=False), nn.BatchNorm1d(10)]
     return _init(nn.Sequential(*layers), leaky=0.1)
 
 
-def wide_resnet(act=act_gr, nfs=(16, 32, 64, 128, 256, 512), norm=nn.BatchNorm2d, zero_bn=True):
+def wide_resnet(act=act_gr, nfs=(16, 32, 64, 128, 256, 512), norm=nn.BatchNorm2d, **block):
     """nb 14 "Going wider": a ks=5 first block and widths doubled to 512."""
-    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, zero_bn=zero_bn)]
-    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, zero_bn=zero_bn)
+    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, **block)]
+    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, **block)
                for i in range(len(nfs) - 1)]
     layers += [nn.Flatten(), nn.Linear(nfs[-1], 10, bias=False), nn.BatchNorm1d(10)]
     return _init(nn.Sequential(*layers), leaky=0.1)
 
 
-def resnet_gap_wide(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, zero_bn=True):
+def resnet_gap_wide(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, **block):
     """nb 14 pooling, first variant: stride-2 blocks to 256, a stride-1 256->512 block, GAP."""
-    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, zero_bn=zero_bn)]
-    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, zero_bn=zero_bn)
+    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, **block)]
+    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, **block)
                for i in range(len(nfs) - 1)]
-    layers += [ResBlock(nfs[-1], 512, act=act, norm=norm, zero_bn=zero_bn), GlobalAvgPool(),
+    layers += [ResBlock(nfs[-1], 512, act=act, norm=norm, **block), GlobalAvgPool(),
                nn.Linear(512, 10, bias=False), nn.BatchNorm1d(10)]
     return _init(nn.Sequential(*layers), leaky=0.1)
 
 
-def resnet_gap(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, zero_bn=True):
+def resnet_gap(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, **block):
     """nb 14 pooling, second variant: no 512 block; GAP straight after the 256 block."""
-    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, zero_bn=zero_bn)]
-    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, zero_bn=zero_bn)
+    layers = [ResBlock(1, nfs[0], ks=5, stride=1, act=act, norm=norm, **block)]
+    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, **block)
                for i in range(len(nfs) - 1)]
     layers += [GlobalAvgPool(), nn.Linear(nfs[-1], 10, bias=False), nn.BatchNorm1d(10)]
     return _init(nn.Sequential(*layers), leaky=0.1)
 
 
-def resnet_gap_stem(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, zero_bn=True):
+def resnet_gap_stem(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d, **block):
     """nb 14 pooling, third variant: a plain ks=5 conv stem instead of the first ResBlock."""
     layers = [conv(1, nfs[0], ks=5, stride=1, act=act, norm=norm)]
-    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, zero_bn=zero_bn)
+    layers += [ResBlock(nfs[i], nfs[i + 1], act=act, norm=norm, stride=2, **block)
                for i in range(len(nfs) - 1)]
     layers += [GlobalAvgPool(), nn.Linear(nfs[-1], 10, bias=False), nn.BatchNorm1d(10)]
     return _init(nn.Sequential(*layers), leaky=0.1)

@@ -52,6 +52,7 @@ class Recipe:
     tta: bool = False       # also report flip test-time-augmentation accuracy
     tta_softmax: bool = True  # average probabilities (False: raw outputs, as nb 14 does)
     zero_bn: bool = True    # zero-init each ResBlock's second BatchNorm (identity at start)
+    block_bn: bool = True   # BatchNorm inside the ResBlocks (False: the lesson before its fix)
     label_smoothing: float = 0.  # of the cross-entropy loss
     learners: int = 1       # >1: train that many (seeds seed, seed+1, ...) and ensemble them
     # the lesson's published figures: ((metric, before the BN fix, after it), ...); None = not
@@ -154,7 +155,8 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
                   extra_cbs=()):
     """``(learner, metrics_cb, recorder_cb)`` for ``recipe`` on already-loaded ``dls``."""
     if model is None:
-        kw = {"zero_bn": recipe.zero_bn} if "resnet" in recipe.model else {}
+        kw = ({"zero_bn": recipe.zero_bn, "block_bn": recipe.block_bn}
+              if "resnet" in recipe.model else {})
         if recipe.model not in MODELS:
             raise ValueError(f"unknown model {recipe.model!r}; known: {', '.join(MODELS)}")
         model = get_model(recipe.model, **kw)
