@@ -17,17 +17,15 @@ import datetime
 import json
 import platform
 import shutil
-import sys
 from argparse import Namespace
 from pathlib import Path
 
 import torch
 
 from torch_side import dist_grid
-from torch_side.checkpoint import CheckpointError
+from torch_side.cmd_errors import command_main
 from torch_side.cmd_train import train_recipe
-from torch_side.data import DatasetError, DatasetMissingError, resolve_device
-from torch_side.learner import NonFiniteLossError
+from torch_side.data import resolve_device
 from torch_side.recipes import RECIPES
 from torch_side.tta import accuracy_of, ensemble_preds
 
@@ -55,11 +53,6 @@ def add_arguments(p):
     p.add_argument("--compile", action="store_true", help="torch.compile each model (GPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     dist_grid.add_arguments(p)
-
-
-def _err(msg, code=2):
-    print(f"torch-side reproduce: error: {msg}", file=sys.stderr)
-    return code
 
 
 def select(only):
@@ -304,17 +297,4 @@ def run(args):
     return rows
 
 
-def main(args) -> int:
-    try:
-        run(args)
-    except (DatasetMissingError, DatasetError, CheckpointError) as e:
-        return _err(str(e))
-    except NonFiniteLossError as e:
-        return _err(str(e), code=3)
-    except ValueError as e:
-        return _err(str(e))
-    except RuntimeError as e:
-        if "CUDA" in str(e) or "cuda" in str(e):
-            return _err(str(e))
-        raise
-    return 0
+main = command_main("reproduce", run)

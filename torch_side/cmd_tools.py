@@ -9,19 +9,19 @@ Each module-like object below has ``add_arguments(parser)`` and ``main(args) -> 
 shape torch_side/cli.py expects. Bad input: one line on stderr, exit status 2, no file written.
 """
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from torch_side.augment import MODES, parse_augment
-from torch_side.data import DatasetError, DatasetMissingError, fashion_dls, resolve_device
-from torch_side.learner import NonFiniteLossError
+from torch_side.augment import MODES
+from torch_side.cmd_errors import command_main
+from torch_side.cmd_train import recipe_from_args
+from torch_side.data import fashion_dls, resolve_device
 from torch_side.models import MODELS
 from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs
-from torch_side.recipes import RECIPES, UnknownRecipeError, build_learner, get_recipe
+from torch_side.recipes import RECIPES, build_learner, get_recipe
 
 __all__ = ["show_batch", "lr_find", "sched_plot", "activations"]
 
@@ -47,20 +47,6 @@ def _common(p, out_help, subset=None):
     p.add_argument("--out", required=True, help=out_help)
 
 
-def _recipe(args):
-    for k in ("bs", "epochs", "subset"):
-        v = getattr(args, k, None)
-        if v is not None and v <= 0:
-            raise ValueError(f"--{k} must be a positive integer, got {v}")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
-    if args.model is not None and args.model not in MODELS:
-        raise ValueError(f"unknown model {args.model!r}; known: {', '.join(MODELS)}")
-    return get_recipe(args.recipe, model=args.model, bs=args.bs, lr=args.lr, epochs=args.epochs,
-                      opt=args.opt, sched=args.sched, augment_mode=args.augment_mode,
-                      augment=None if args.augment is None else parse_augment(args.augment))
-
-
 def _png(out):
     if Path(out).suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {out!r}")
@@ -84,29 +70,10 @@ def _agg():
     matplotlib.use("Agg")
 
 
-def _wrap(name, body):
-    def main(args):
-        try:
-            body(args)
-        except (UnknownRecipeError, DatasetMissingError, DatasetError, ValueError) as e:
-            print(f"torch-side {name}: error: {e}", file=sys.stderr)
-            return 2
-        except NonFiniteLossError as e:
-            print(f"torch-side {name}: error: {e}", file=sys.stderr)
-            return 3
-        except RuntimeError as e:
-            if "cuda" in str(e).lower():
-                print(f"torch-side {name}: error: {e}", file=sys.stderr)
-                return 2
-            raise
-        return 0
-    return main
-
-
 # -- show-batch ---------------------------------------------------------------------------
 def _show_batch(args):
     from torch_side.teaching import show_batch as show
-    recipe, out = _recipe(args), _png(args.out)
+    recipe, out = recipe_from_args(args), _png(args.out)
     if args.n <= 0:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
     learn = _learner(recipe, args)
@@ -124,7 +91,7 @@ def _show_batch_args(p):
 
 # -- lr-find ------------------------------------------------------------------------------
 def _lr_find(args):
-    recipe, out = _recipe(args), _png(args.out)
+    recipe, out = recipe_from_args(args), _png(args.out)
     # the finder runs without the recipe's schedule: it sets the lr itself
     learn = _learner(get_recipe(recipe.name, sched="constant", model=recipe.model,
                                 bs=recipe.bs, augment=recipe.augment), args)
@@ -153,7 +120,7 @@ def _lr_find_args(p):
 # -- sched-plot ---------------------------------------------------------------------------
 def _sched_plot(args):
     from torch_side.teaching import sched_plot as plot, sched_values
-    recipe, out = _recipe(args), _png(args.out)
+    recipe, out = recipe_from_args(args), _png(args.out)
     n = args.subset or 60000
     steps_per_epoch = -(-n // recipe.bs)
     total = recipe.epochs * steps_per_epoch
@@ -184,7 +151,7 @@ def _sched_plot_args(p):
 # -- activations --------------------------------------------------------------------------
 def _activations(args):
     from torch_side.teaching import ActivationStats
-    recipe = _recipe(args)
+    recipe = recipe_from_args(args)
     out = Path(args.out)
     if out.suffix:
         raise ValueError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
@@ -207,13 +174,13 @@ def _activations_args(p):
     _common(p, "folder for color_dim.png, dead.png, stats.png, stats.json", subset=6000)
 
 
-show_batch = SimpleNamespace(add_arguments=_show_batch_args, main=_wrap("show-batch", _show_batch),
+show_batch = SimpleNamespace(add_arguments=_show_batch_args, main=command_main("show-batch", _show_batch),
                              __doc__="Show one augmented training batch exactly as the model sees it.")
-lr_find = SimpleNamespace(add_arguments=_lr_find_args, main=_wrap("lr-find", _lr_find),
+lr_find = SimpleNamespace(add_arguments=_lr_find_args, main=command_main("lr-find", _lr_find),
                           __doc__="The lesson's learning-rate finder: loss against a growing lr.")
-sched_plot = SimpleNamespace(add_arguments=_sched_plot_args, main=_wrap("sched-plot", _sched_plot),
+sched_plot = SimpleNamespace(add_arguments=_sched_plot_args, main=command_main("sched-plot", _sched_plot),
                              __doc__="lr and momentum per step of a recipe's schedule, before training.")
 activations = SimpleNamespace(add_arguments=_activations_args,
-                              main=_wrap("activations", _activations),
+                              main=command_main("activations", _activations),
                               __doc__="ActivationStats over the GeneralRelu layers: colour-dim "
                                       "histograms, dead-activation chart, means and stds.")

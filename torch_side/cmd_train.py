@@ -9,7 +9,6 @@ only rank 0 writes.
 """
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -17,14 +16,15 @@ import numpy as np
 import torch
 
 from torch_side import ddp
-from torch_side.checkpoint import CheckpointCB, CheckpointError, load_checkpoint
-from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
-from torch_side.learner import Learner, NonFiniteLossError
+from torch_side.cmd_errors import command_main
+from torch_side.checkpoint import CheckpointCB, load_checkpoint
+from torch_side.data import (fashion_dls, resolve_device)
+from torch_side.learner import Learner
 from torch_side.callbacks import DeviceCB, MixedPrecisionCB, capture_preds, accuracy
 from torch_side.augment import MODES, parse_augment
 from torch_side.models import MODELS
 from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS
-from torch_side.recipes import RECIPES, UnknownRecipeError, build_learner, get_recipe
+from torch_side.recipes import RECIPES, build_learner, get_recipe
 from torch_side.tta import tta_preds
 
 __all__ = ["add_arguments", "main", "run", "train_recipe", "recipe_from_args"]
@@ -62,11 +62,6 @@ def add_arguments(p):
                    help="download Fashion-MNIST from the official URL if no copy is found")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     ddp.add_arguments(p)
-
-
-def _err(msg, code=2):
-    print(f"torch-side train: error: {msg}", file=sys.stderr)
-    return code
 
 
 def _positive(args):
@@ -112,7 +107,8 @@ def recipe_from_args(args):
         raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
     augment = getattr(args, "augment", None)
     return get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
-                      opt=args.opt, sched=args.sched, zero_bn=args.zero_bn, model=model,
+                      opt=args.opt, sched=args.sched, model=model,
+                      zero_bn=getattr(args, "zero_bn", None),
                       block_bn=getattr(args, "block_bn", None),
                       augment=None if augment is None else parse_augment(augment),
                       augment_mode=getattr(args, "augment_mode", None))
@@ -213,17 +209,4 @@ def run(args):
     return summary
 
 
-def main(args) -> int:
-    try:
-        run(args)
-    except (UnknownRecipeError, DatasetMissingError, DatasetError, CheckpointError) as e:
-        return _err(str(e))
-    except NonFiniteLossError as e:
-        return _err(str(e), code=3)
-    except ValueError as e:
-        return _err(str(e))
-    except RuntimeError as e:
-        if "CUDA" in str(e) or "cuda" in str(e):
-            return _err(str(e))
-        raise
-    return 0
+main = command_main("train", run)
