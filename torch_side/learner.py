@@ -166,26 +166,12 @@ class Learner:
 
 
 class TrainLearner(Learner):
-    """nb 12's ``TrainLearner``: the supervised step spelled out as five overridable methods.
+    """nb 12's ``TrainLearner``: the supervised step as five overridable methods
+    (``predict``, ``get_loss``, ``backward``, ``step``, ``zero_grad``).
 
-    :class:`Learner`'s default step already is this one; the subclass exists so that code
-    written against the lesson's names runs unchanged.
+    :class:`Learner`'s default step already is this one, so nothing is overridden; the name
+    exists so that code written against the lesson's runs unchanged.
     """
-
-    def predict(self):
-        self.preds = self.model(self.batch[0])
-
-    def get_loss(self):
-        self.loss = self.loss_func(self.preds, self.batch[1])
-
-    def backward(self):
-        self.loss.backward()
-
-    def step(self):
-        self.opt.step()
-
-    def zero_grad(self):
-        self.opt.zero_grad()
 
 
 class MomentumLearner(TrainLearner):
