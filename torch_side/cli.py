@@ -28,21 +28,24 @@ def main(argv=None) -> int:
         import importlib
 
         from xlopt.core.errors import XloptError
+        from xlopt.core.signals import held, reraise_if_interrupted
         parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
         sub = parser.add_subparsers(dest="command", required=True)
         mods = {}
-        for name, (modname, help_) in COMMANDS.items():
-            modname, _, attr = modname.partition(":")  # 'module:attribute' for a command object
-            mod = importlib.import_module(modname)
-            mods[name] = mod = getattr(mod, attr) if attr else mod
-            p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
-            mod.add_arguments(p)
+        with held():  # importing torch: a Ctrl-C waits until it is whole (xlopt.core.signals)
+            for name, (modname, help_) in COMMANDS.items():
+                modname, _, attr = modname.partition(":")  # 'module:attribute' for a command object
+                mod = importlib.import_module(modname)
+                mods[name] = mod = getattr(mod, attr) if attr else mod
+                p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                mod.add_arguments(p)
         args = parser.parse_args(argv)
         command.append(args.command)
         try:
             return mods[args.command].main(args) or 0
         except XloptError as e:  # linreg shares xlopt's errors
+            reraise_if_interrupted(e)
             print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
             return e.exit_code
     # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up (importing torch) included: one line

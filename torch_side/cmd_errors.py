@@ -1,9 +1,12 @@
 """One place that turns the commands' known failures into one line and an exit status.
 
 Bad input, a missing or corrupt dataset, a refused checkpoint and an absent GPU exit 2; a
-diverging run (NaN/inf loss) exits 3; anything else is a bug and keeps its traceback.
+diverging run (NaN/inf loss) exits 3; anything else is a bug and keeps its traceback. After a
+signal, any of them is that signal's one line instead (xlopt.core.signals).
 """
 import sys
+
+from xlopt.core.signals import reraise_if_interrupted
 
 from torch_side.data import DatasetMissingError
 from torch_side.learner import NonFiniteLossError
@@ -29,5 +32,6 @@ def command_main(name, run):
 
 
 def _say(name, err, code):
+    reraise_if_interrupted(err)  # a failure after Ctrl-C is the Ctrl-C's doing
     print(f"torch-side {name}: error: {err}", file=sys.stderr)
     return code

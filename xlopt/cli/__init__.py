@@ -55,11 +55,15 @@ def main(argv=None):
 
     def body():
         from xlopt.core.errors import XloptError
-        args = build_parser().parse_args(argv)
+        from xlopt.core.signals import held, reraise_if_interrupted
+        with held():  # the imports (numpy, pandas): a Ctrl-C waits until they are whole
+            parser = build_parser()
+        args = parser.parse_args(argv)
         command.append(args.command)
         try:
             return args._main(args) or 0
         except XloptError as e:
+            reraise_if_interrupted(e)
             print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
             return e.exit_code
         except BrokenPipeError:  # `xlopt run ... | head`

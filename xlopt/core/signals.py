@@ -6,6 +6,15 @@ and a temp file beside the workbook would be left behind. `guarded` turns them i
 KeyboardInterrupt, so the same clean-up runs (LibreOffice's `with` block, the atomic writers' temp
 files, the locks) and the command prints one line and exits 128 + the signal's number. It covers
 start-up too: building the parser imports the sub-commands (torch takes a second or two).
+
+Start-up imports run `held()`: a signal there is remembered and raised once they are done. Raised
+inside them it can land in C code that swallows it: torch's C start-up imports numpy and clears the
+error, so numpy is left half-imported, the Ctrl-C is lost (the run goes on) or the next use fails
+with some other error (a RecursionError in numpy's lazy `linalg`, an abort). And since every signal
+is remembered, a failure after one is reported as that signal, not as a traceback or an "error:".
+
+A signal the parent set to be ignored (`nohup` ignores SIGHUP, `cmd &` in a script ignores
+SIGINT) stays ignored: a training run started under nohup survives its terminal closing.
 """
 import signal
 import sys
@@ -22,17 +31,69 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+_received = []  # signal numbers that came, first first
+
+
 def _raise(signum, frame):
+    _received.append(signum)
     raise Terminated(signum)
 
 
+def _interrupt(signum, frame):
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
 def install():
-    """SIGTERM/SIGHUP raise Terminated from now on (main thread only; elsewhere a no-op)."""
-    for s in SIGNALS:
+    """SIGINT raises KeyboardInterrupt and SIGTERM/SIGHUP raise Terminated from now on, each one
+    remembered; a signal ignored by the parent stays ignored (main thread only; elsewhere a no-op)."""
+    _received.clear()
+    for s, ours, default in ((signal.SIGINT, _interrupt, signal.default_int_handler),
+                             *((s, _raise, signal.SIG_DFL) for s in SIGNALS)):
         try:
-            signal.signal(s, _raise)
+            if signal.getsignal(s) in (default, ours):
+                signal.signal(s, ours)
         except (ValueError, OSError):
             pass
+
+
+def interruption():
+    """The interrupt a received signal stands for (KeyboardInterrupt or Terminated), or None."""
+    if not _received:
+        return None
+    s = _received[0]
+    return KeyboardInterrupt() if s == signal.SIGINT else Terminated(s)
+
+
+@contextmanager
+def held():
+    """Signals during the block are remembered, not raised, and raised when it ends (imports: see
+    the module's docstring). Only our own handlers are held; an ignored signal stays ignored."""
+    old, before = {}, len(_received)
+    for s in (signal.SIGINT,) + SIGNALS:
+        try:
+            if signal.getsignal(s) in (_interrupt, _raise):
+                old[s] = signal.signal(s, _remember)
+        except (ValueError, OSError):
+            pass  # not the main thread
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if len(_received) > before:
+        raise interruption()
+
+
+def _remember(signum, frame):
+    _received.append(signum)
+
+
+def reraise_if_interrupted(err):
+    """Call where a failure is turned into a message: after a signal, the signal is the story."""
+    e = interruption()
+    if e is not None:
+        raise e from err
 
 
 @contextmanager
@@ -67,10 +128,15 @@ def guarded(prog, body):
         return body()
     except KeyboardInterrupt as e:
         what, code = describe(e)
-        name = prog() if callable(prog) else prog
-        try:
-            with deferred():
-                print(f"{name}: {what}; no file was changed", file=sys.stderr, flush=True)
-        except (OSError, ValueError):
-            pass
-        return code
+    except Exception:
+        e = interruption()
+        if e is None:
+            raise
+        what, code = describe(e)
+    name = prog() if callable(prog) else prog
+    try:
+        with deferred():
+            print(f"{name}: {what}; no file was changed", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    return code
