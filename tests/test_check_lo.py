@@ -251,3 +251,15 @@ def test_ctrl_c_while_connecting_leaves_nothing(monkeypatch):
         office.__enter__()
     assert not _alive(seen["pgid"]) and not os.path.exists(seen["profile"])
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+def test_a_loaded_workbook_gets_no_lock_file_beside_it(lo, built, tmp_path):  # noqa: F811
+    """A `.~lock.<name>#` written on load is left behind when soffice is killed (SIGTERM mid-click:
+    CI saw it), and a GUI LibreOffice then offers to open the user's workbook read-only. The private
+    profile turns locking off (UseLocking: UseDocumentOOoLockFile alone did not); our flock guards."""
+    import shutil
+    path = tmp_path / "g.xlsx"
+    shutil.copyfile(built["lesson"], path)
+    doc = lo.load(str(path))
+    assert doc.read("adam", "rmse") > 0
+    assert sorted(os.listdir(tmp_path)) == ["g.xlsx"]

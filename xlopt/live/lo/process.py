@@ -128,10 +128,13 @@ class LibreOffice:
         return doc
 
 
-# The private profile: no lock files (a .~lock left by a killed run makes every later load fail
-# silently) and recalculate xlsx files on load (files opened by hand from this profile agree too).
+# The private profile: no locking at all (a .~lock left beside the workbook by a killed run makes
+# later loads fail silently; UseLocking is the switch that counts: with only UseDocumentOOoLockFile
+# off, LibreOffice 7.4 still wrote one) and recalculate xlsx files on load (files opened by hand
+# from this profile agree too). xlopt's own flock (xlopt/core/locks.py) guards the workbook.
 PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseLocking" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentOOoLockFile" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseDocumentSystemFileLocking" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
