@@ -9,10 +9,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# A run started as a background job (`cmd &` in a script) inherits SIGINT ignored, and so would every
-# process the tests start: give Ctrl-C back its meaning, so the signal tests test what a terminal does.
+# A run started as a background job (`cmd &` in a script) inherits SIGINT ignored, one under nohup
+# SIGHUP, and so would every process the tests start (xlopt keeps a signal its parent ignored): give
+# them back their meaning, so the signal tests test what a terminal does.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+for _s in (getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)):
+    if signal.getsignal(_s) is signal.SIG_IGN:
+        signal.signal(_s, signal.SIG_DFL)
 
 
 @pytest.fixture
