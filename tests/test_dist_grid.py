@@ -43,6 +43,10 @@ def test_two_workers_give_the_sequential_numbers_bit_for_bit(tmp_path, capsys):
         torch.set_num_threads(threads)
     book = _lab_workbook(tmp_path / "lab.xlsx")
     assert _compare(tmp_path / "ray", "--workers", "2", "--workbook", str(book)) == 0
+    import signal
+
+    from xlopt.core import signals
+    assert signal.getsignal(signal.SIGTERM) is signals._raise  # ray.init's own handler did not stay
     out = capsys.readouterr().out
     assert "ray: 2 workers, 1 CPU each, torch threads 1" in out
     seq = pd.read_csv(tmp_path / "seq" / "compare.csv")

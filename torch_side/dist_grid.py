@@ -19,6 +19,7 @@ import os
 import socket
 from pathlib import Path
 
+from xlopt.core import signals
 from xlopt.core.atomic import write_text
 
 __all__ = ["GridError", "TrialStore", "add_arguments", "check_args", "wanted", "run_grid",
@@ -138,12 +139,14 @@ def _start(ray, workers, address):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     kw = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     try:
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            import torch
-            ncpu = max(os.cpu_count() or 1, workers)
-            ray.init(num_cpus=ncpu, num_gpus=torch.cuda.device_count(), object_store_memory=200 * 2**20, **kw)
+        with signals.kept():  # SIGTERM stays a clean stop with one line (xlopt.core.signals), not Ray's exit
+            if address:
+                ray.init(address=address, **kw)
+            else:
+                import torch
+                ncpu = max(os.cpu_count() or 1, workers)
+                ray.init(num_cpus=ncpu, num_gpus=torch.cuda.device_count(), object_store_memory=200 * 2**20,
+                         **kw)
     except (ConnectionError, RuntimeError, TimeoutError, ValueError) as e:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise GridError(f"could not connect to {where}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None

@@ -46,12 +46,12 @@ def _interrupt(signum, frame):
 
 def install():
     """SIGINT raises KeyboardInterrupt and SIGTERM/SIGHUP raise Terminated from now on, each one
-    remembered; a signal ignored by the parent stays ignored (main thread only; elsewhere a no-op)."""
+    remembered. A signal ignored by the parent stays ignored; any other handler (Python's, or one a
+    library such as Ray set in this process) is replaced (main thread only; elsewhere a no-op)."""
     _received.clear()
-    for s, ours, default in ((signal.SIGINT, _interrupt, signal.default_int_handler),
-                             *((s, _raise, signal.SIG_DFL) for s in SIGNALS)):
+    for s, ours in ((signal.SIGINT, _interrupt), *((s, _raise) for s in SIGNALS)):
         try:
-            if signal.getsignal(s) in (default, ours):
+            if signal.getsignal(s) is not signal.SIG_IGN:
                 signal.signal(s, ours)
         except (ValueError, OSError):
             pass
@@ -83,6 +83,25 @@ def held():
             signal.signal(s, h)
     if len(_received) > before:
         raise interruption()
+
+
+@contextmanager
+def kept():
+    """The block may set its own handlers (ray.init makes SIGTERM a bare sys.exit); ours come back."""
+    old = {}
+    for s in (signal.SIGINT,) + SIGNALS:
+        try:
+            old[s] = signal.getsignal(s)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            try:
+                signal.signal(s, h)
+            except (ValueError, OSError, TypeError):
+                pass  # not the main thread, or a handler set from C (None)
 
 
 def _remember(signum, frame):
