@@ -66,34 +66,18 @@ def interruption():
 
 
 @contextmanager
-def held():
-    """Signals during the block are remembered, not raised, and raised when it ends (imports: see
-    the module's docstring). Only our own handlers are held; an ignored signal stays ignored."""
-    old, before = {}, len(_received)
-    for s in (signal.SIGINT,) + SIGNALS:
-        try:
-            if signal.getsignal(s) in (_interrupt, _raise):
-                old[s] = signal.signal(s, _remember)
-        except (ValueError, OSError):
-            pass  # not the main thread
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-    if len(_received) > before:
-        raise interruption()
-
-
-@contextmanager
-def kept():
-    """The block may set its own handlers (ray.init makes SIGTERM a bare sys.exit); ours come back."""
+def _handlers(choose):
+    """For the block, each of our signals gets ``choose(current handler)`` (None: left as it is);
+    every handler is put back after. held, kept and deferred differ only in ``choose``."""
     old = {}
     for s in (signal.SIGINT,) + SIGNALS:
         try:
-            old[s] = signal.getsignal(s)
+            old[s] = current = signal.getsignal(s)
+            new = choose(current)
+            if new is not None:
+                signal.signal(s, new)
         except (ValueError, OSError):
-            pass
+            old.pop(s, None)  # not the main thread
     try:
         yield
     finally:
@@ -102,6 +86,22 @@ def kept():
                 signal.signal(s, h)
             except (ValueError, OSError, TypeError):
                 pass  # not the main thread, or a handler set from C (None)
+
+
+@contextmanager
+def held():
+    """Signals during the block are remembered, not raised, and raised when it ends (imports: see
+    the module's docstring). Only our own handlers are held; an ignored signal stays ignored."""
+    before = len(_received)
+    with _handlers(lambda h: _remember if h in (_interrupt, _raise) else None):
+        yield
+    if len(_received) > before:
+        raise interruption()
+
+
+def kept():
+    """The block may set its own handlers (ray.init makes SIGTERM a bare sys.exit); ours come back."""
+    return _handlers(lambda h: None)
 
 
 def _remember(signum, frame):
@@ -115,20 +115,9 @@ def reraise_if_interrupted(err):
         raise e from err
 
 
-@contextmanager
 def deferred():
     """No Ctrl-C, SIGTERM or SIGHUP during the block (a clean-up must finish); restored after."""
-    old = {}
-    for s in (signal.SIGINT,) + SIGNALS:
-        try:
-            old[s] = signal.signal(s, signal.SIG_IGN)
-        except (ValueError, OSError):
-            pass  # not the main thread
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    return _handlers(lambda h: signal.SIG_IGN)
 
 
 def describe(e):
