@@ -3,7 +3,7 @@
 - the compiled summaries (column sums added up in the row loop) equal `engine.summaries` over whole
   columns, and the cheap finiteness test (`compiled.row_checks`) finds a bad row exactly when a full
   scan of every cell does, on random settings of every sheet (many of them diverging);
-- the sweep's squares equal libm's pow(v, 2) over every magnitude, zero, subnormals, inf and nan.
+- a square is x·x over every magnitude, zero, subnormals, inf and nan, in every compiled pass.
 """
 import math
 import random
@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from xlopt.core import compiled, sheets, sweep
+from xlopt.core import compiled, sheets
 from xlopt.core.engine import Data, compute_pass, default_inputs, summaries
 
 
@@ -50,16 +50,22 @@ def test_compiled_summaries_and_bad_rows_match_full_columns():
     assert bad > 100  # the test saw diverging passes
 
 
-def test_squares_are_libms_pow_bits_at_every_size():
+def test_a_square_is_x_times_x_in_every_compiled_pass_and_formula():
+    """`expr.square` is evaluated x·x (no `**` left for a square) and printed x^2 in the workbook."""
+    from xlopt.core.expr import square, sym
+    from xlopt.writers.excel_formula import to_excel
     rng = np.random.default_rng(11)
     x = rng.uniform(1, 2, 400_000) * 2.0 ** rng.integers(-1074, 1024, 400_000).astype(float)
     x[::2] *= -1
     x[:12] = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 2.0 ** 64, 2.0 ** -63, 1e154, 1.5e-154, 86.0, 3.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        libm = np.power(x, np.full(x.size, 2.0))  # an array exponent: libm's pow, element by element
-        assert sweep.NumpyOps.pow(x, 2).view(np.uint64).tolist() == libm.view(np.uint64).tolist()
-        sq = x * x
-        mask = sweep.near_tie(x.view(np.uint64))
-        sq[mask] = libm[mask]
-    assert sq.view(np.uint64).tolist() == libm.view(np.uint64).tolist()  # torch_side's test, the same
+        assert square(x).view(np.uint64).tolist() == (x * x).view(np.uint64).tolist()
+        assert np.array([square(v) for v in x[:1000].tolist()]).view(np.uint64).tolist() == \
+            (x[:1000] * x[:1000]).view(np.uint64).tolist()
+    for name in sheets.SHEETS:
+        for _, e in compiled.row_trees(sheets.get(name)):
+            src = compiled.to_python(e, "_pow")
+            assert "**" not in src and ("_pow" not in src or name == "adam_bc"), (name, src)
+    assert to_excel(square(sym("y") - sym("pred")), {"y": "B4", "pred": "E4"}.get) == "(B4-E4)^2"
+    assert to_excel(square(sym("g")) * 2, {"g": "F4"}.get) == "F4^2*2"

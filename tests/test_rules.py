@@ -11,7 +11,7 @@ from xlopt.core.expr import E, sym
 
 RULES = [f for _, f in inspect.getmembers(rules, inspect.isfunction) if f.__module__ == rules.__name__]
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow,
-       ">": operator.gt, "<": operator.lt}
+       ">": operator.gt, "<": operator.lt, "sq": lambda v: v * v}
 
 
 def evaluate(e, env):

@@ -1,4 +1,4 @@
-"""`xlopt sweep`: grids, output formats, the PNG, bad input (exit 2, nothing written), exact squares."""
+"""`xlopt sweep`: grids, output formats, the PNG, bad input (exit 2, nothing written), libm's pow for β^t."""
 import csv
 import io
 import json
@@ -9,13 +9,17 @@ import pytest
 from xlopt.core import sheets, sweep
 
 
-def test_squares_are_libms_pow_bits():
+def test_the_one_power_left_is_libms_pow_once_per_pair():
+    """adam_bc's β^t: math.pow (the engine's float **) on every element, never numpy's SIMD power."""
+    import math
     rng = np.random.default_rng(3)
-    x = rng.uniform(1, 2, 400_000) * 10.0 ** rng.uniform(-30, 30, 400_000)
-    x[::2] *= -1
-    python = [v ** 2 for v in x.tolist()]
-    assert sweep.NumpyOps.pow(x, 2).tolist() == python
-    assert (x * x).tolist() != python  # v·v differs somewhere: the test can fail
+    base = rng.choice(rng.uniform(0, 1, 7), 5000)
+    for t in (1.0, 2.0, 37.0, 1450.0):
+        got = sweep.NumpyOps.pow(base, np.full(base.size, t))
+        assert got.tolist() == [math.pow(b, t) for b in base.tolist()]
+    ts = rng.integers(1, 3000, base.size).astype(float)  # exponents that differ too
+    assert sweep.libm_pow(base, ts).tolist() == [math.pow(b, t) for b, t in zip(base.tolist(), ts.tolist())]
+    assert sweep.NumpyOps.pow(0.9, 3.0) == 0.9 ** 3.0
 
 
 def test_grid_spec_forms():

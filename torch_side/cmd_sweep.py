@@ -2,8 +2,8 @@
 
 Same arguments and output as `xlopt sweep`, plus --device. The sheet's rule trees run on tensors of
 configurations (the `VectorBook` of xlopt.core.sweep with `TorchOps`); + − × ÷ and √ are correctly
-rounded on the CPU (√ through `optim.exact_sqrt`) and on CUDA, and the squares go through libm's pow like the engine's
-(v·v, with the few near-tie squares recomputed on the host), so the result equals numpy's to the bit.
+rounded on the CPU (√ through `optim.exact_sqrt`) and on CUDA, a square is x·x (`expr.square`), and the one
+power left (adam_bc's β^t, a few distinct values) is libm's pow on the host, so the result equals numpy's to the bit.
 
   torch-side sweep adam --grid lr=1e-3..3:25:log,mom=0.5..0.99:20 --device cuda --format json
 """
@@ -39,18 +39,12 @@ class TorchOps:
         return torch.zeros_like(x)
 
     def pow(self, x, p):
-        if not isinstance(x, torch.Tensor):
+        """libm's pow as the engine's (`sweep.libm_pow`), on the host: only β^t reaches here."""
+        if not isinstance(x, torch.Tensor) and not isinstance(p, torch.Tensor):
             return float(x) ** p
-        if isinstance(p, (int, float)) and p == 2:
-            sq = x * x
-            mask = sweep.near_tie(x.detach().cpu().numpy().view(np.uint64))  # host-side integer test
-            idx = np.flatnonzero(mask)
-            if idx.size:
-                xs = x.detach().cpu().numpy()[idx]
-                fixed = torch.from_numpy(np.power(xs, np.full(idx.size, 2.0))).to(x.device)
-                sq[torch.from_numpy(idx).to(x.device)] = fixed
-            return sq
-        return torch.from_numpy(sweep.NumpyOps.pow(x.detach().cpu().numpy(), p)).to(x.device)
+        device = next(v.device for v in (x, p) if isinstance(v, torch.Tensor))
+        host = [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v for v in (x, p)]
+        return torch.from_numpy(sweep.libm_pow(*host)).to(device)
 
     def full(self, n, v):
         return torch.full((n,), float(v), dtype=DTYPE, device=self.device)

@@ -98,6 +98,8 @@ class _Graph:
         elif n.op == "sign":
             A = self.ev(n.args[0])
             v = torch._foreach_sign(A) if _is_list(A) else float((A > 0) - (A < 0))
+        elif n.op == "sq":
+            v = self.square(n.args[0])
         elif n.op in ("+", "-", "*", "/", "^"):
             v = self.binary(n)
         else:
@@ -115,6 +117,16 @@ class _Graph:
             torch._foreach_sqrt_(A)
             return A
         return torch._foreach_sqrt(A)
+
+    def square(self, a):
+        """x·x, the exact square (`expr.square`)."""
+        A = self.ev(a)
+        if not _is_list(A):
+            return A * A
+        if self.mutable(a):
+            torch._foreach_mul_(A, A)
+            return A
+        return torch._foreach_mul(A, A)
 
     def _scaled(self, n):
         """(s, X) if n is a fusable s·X or X·s with s a number and X a list node, else None."""
@@ -161,7 +173,7 @@ class _Graph:
         s = -s if op == "-" else s
         if x.op == "*" and self.fusable(x) and x.args[0].op != "num" and x.args[1].op != "num":
             X, Y = self.ev(x.args[0]), self.ev(x.args[1])
-        elif x.op == "^" and self.fusable(x) and x.args[1].op == "num" and x.args[1].args[0] == 2:
+        elif x.op == "sq" and self.fusable(x):
             X = Y = self.ev(x.args[0])
         else:
             X = self.ev(x)

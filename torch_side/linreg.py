@@ -13,10 +13,8 @@ Per pass (one recalculation), from the top values:
 Autograd's gradient 2·(pred − y), and ·x for a, is bit-for-bit the sheet's 2(a·x + b − y) and
 de/db·x (a negated difference is exact in IEEE arithmetic), and the optimizers evaluate the same
 `xlopt.rules` functions as the cells (with a correctly rounded sqrt, see `optim.exact_sqrt`), so a
-pass equals the engine's to the last bit, with one known exception: a square. The engine's
-``v ** 2`` on a Python float is libm's pow(v, 2), which differs from the correctly rounded v·v
-(torch's ``** 2``) by one ulp for about 0.09% of inputs. Over the lesson's 50 epochs this touched
-one err² cell (adam_ann, relative 1.5e-16) and nothing carried; the tests hold torch to 1e-12.
+pass equals the engine's to the last bit. The squares too: the engine's are x·x (`expr.square`),
+as torch's ``** 2`` is, so nothing is left to a machine's libm.
 """
 import math
 

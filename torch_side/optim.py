@@ -73,6 +73,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from xlopt.core import rules
+from xlopt.core.expr import square
 
 from torch_side.foreach import evaluate, sym
 
@@ -419,8 +420,8 @@ class RMSprop(RuleOptimizer):
             g = rules.l2(g, p, group["weight_decay"])
         if group["sheet"]:
             new = rules.scaled_step(p, g, lr, st["square_avg"])
-            return new, {"square_avg": rules.ewma(st["square_avg"], g ** 2, alpha)}
-        s = rules.ewma(st["square_avg"], g ** 2, alpha)
+            return new, {"square_avg": rules.ewma(st["square_avg"], square(g), alpha)}
+        s = rules.ewma(st["square_avg"], square(g), alpha)
         out, var = {"square_avg": s}, s
         if group["centered"]:
             out["grad_avg"] = ga = rules.ewma(st["grad_avg"], g, alpha)
@@ -464,7 +465,7 @@ class Adam(RuleOptimizer):
             else:
                 g = rules.l2(g, p, wd)
         m = rules.ewma(st["exp_avg"], g, b1)
-        v = rules.ewma(st["exp_avg_sq"], g ** 2, b2)
+        v = rules.ewma(st["exp_avg_sq"], square(g), b2)
         if group["bias_correction"]:
             new = rules.adam_step(p, m, v, lr, b1, b2, t, eps)
         elif eps == 0:

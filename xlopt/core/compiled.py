@@ -12,7 +12,7 @@ from the same trees:
   division by zero, a negative √) is evaluated again by the sheet's own column functions, which
   turn each failing cell into NaN as the workbook shows an error.
 - `vector_pass(sheet, ops)`: the same loop over arrays of configurations (numpy or torch): every
-  operand may be an array, `^` goes through `ops.pow` (exact libm pow, see `xlopt.core.sweep`) and
+  operand may be an array, `^` goes through `ops.pow` (libm's pow, see `xlopt.core.sweep`) and
   √ through `ops.sqrt`. It keeps only the columns the summaries read, the last row's values, and
   a running sum of the cells `row_checks` names and of the last row's (a cheap "all finite?" test;
   an exact per-row scan is the `exact=True` variant, run only on the configurations whose sum was
@@ -22,6 +22,7 @@ Symbols: x, y, b, a (the row's inputs), lr and the hyper-parameters, `prev:k` fo
 column k not yet computed in this row (the previous row's value), `col:k` for a column computed
 earlier in the row.
 """
+import itertools
 import math
 
 from xlopt.core.expr import E, sign, sym
@@ -103,6 +104,9 @@ def to_python(e, pow_fn=None, hoist=None):
         return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
     if e.op == "sign":
         return f"_sign({to_python(e.args[0], pow_fn, hoist)})"
+    if e.op == "sq":  # x·x with x evaluated once: one correctly rounded product on every machine
+        t = f"_s{next(_TEMPS)}"
+        return f"(({t} := {to_python(e.args[0], pow_fn, hoist)}) * {t})"
     if e.op == "where":
         return f"_where({', '.join(to_python(a, pow_fn, hoist) for a in e.args)})"
     if e.op in _BIN:
@@ -117,6 +121,9 @@ def to_python(e, pow_fn=None, hoist=None):
                 right = repr(float(b.args[0])) if b.args[0] >= 0 else f"({float(b.args[0])!r})"
         return f"({left} {_BIN[e.op]} {right})"
     raise ValueError(f"no Python template for the operation {e.op!r}")
+
+
+_TEMPS = itertools.count()
 
 
 def _small_int(e):
@@ -134,6 +141,8 @@ def _surely_float(e):
         return isinstance(e.args[0], float)
     if e.op == "/":
         return True
+    if e.op == "sq":
+        return _surely_float(e.args[0])
     if e.op in ("+", "-", "*"):
         return _surely_float(e.args[0]) or _surely_float(e.args[1])
     return False
@@ -167,7 +176,7 @@ def _propagated(e):
         return _propagated(e.args[0]) | _propagated(e.args[1])
     if e.op == "/":
         return _propagated(e.args[0])
-    if e.op == "sqrt":
+    if e.op in ("sqrt", "sq"):
         return _propagated(e.args[0])
     if e.op == "^":
         p = e.args[1]

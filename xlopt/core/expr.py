@@ -66,6 +66,19 @@ def sqrt(x):
     return x ** 0.5 if isinstance(x, int) else x.sqrt() if hasattr(x, "sqrt") else _np_sqrt(x)
 
 
+def square(x):
+    """x², as its own node: printed `x^2` in a formula, evaluated x·x everywhere else.
+
+    x·x is one correctly rounded multiplication on every machine (Python floats, numpy at any SIMD
+    level, torch on CPU and CUDA), whereas `x ** 2` is libm's pow for a Python float (not correctly
+    rounded, and it differs from x·x in about 0.09 % of cases) and SIMD code for a numpy array with
+    an array exponent. The spreadsheet writes `^2`, which Excel and LibreOffice compute exactly too.
+    """
+    if isinstance(x, E):
+        return E("sq", x)
+    return x * x
+
+
 def where(cond, a, b):
     """Element-wise choice: `a` where `cond` holds, else `b`, for every operand kind a rule may see.
 

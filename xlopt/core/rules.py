@@ -5,7 +5,7 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
-from xlopt.core.expr import sign, sqrt, where
+from xlopt.core.expr import sign, sqrt, square, where
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
 
@@ -17,17 +17,17 @@ def predict(a, b, x):
 
 
 def sq_err(y, pred):
-    return (y - pred) ** 2
+    return square(y - pred)
 
 
 def err_b_shifted(a, b, x, y, h=FD_STEP):
     """errb1: the squared error with the intercept nudged by h."""
-    return ((b + h) + x * a - y) ** 2
+    return square((b + h) + x * a - y)
 
 
 def err_a_shifted(a, b, x, y, h=FD_STEP):
     """erra1: the squared error with the slope nudged by h."""
-    return ((a + h) * x + b - y) ** 2
+    return square((a + h) * x + b - y)
 
 
 def finite_diff(err_shifted, err, h=FD_STEP):
@@ -109,7 +109,7 @@ def nesterov(g, buf, momentum):
 
 def centered(sq_avg, avg):
     """Centred RMSprop's variance estimate: the average of g² minus the square of g's average."""
-    return sq_avg - avg ** 2
+    return sq_avg - square(avg)
 
 
 def rms_momentum(buf, g, sq_avg, momentum, eps):

@@ -12,11 +12,11 @@ its warm-up passes use them), then lr is typed into its cell (Reset writes lr on
 `--lr` comes after Reset), then Run. A configuration whose pass stops being finite is recorded
 with its epoch and row (where `xlopt run` stops with exit 3) and its later values are ignored.
 
-Same bits as the engine: + − × ÷ and √ are correctly rounded in Python, numpy and torch alike; the
-one operation that is not is the square, `v ** 2`, which the engine (like LibreOffice) computes with
-libm's pow while numpy and torch compute v·v. `NumpyOps.pow` therefore computes v·v and sends the
-few squares that pow may round differently (those within 2 % of an ulp of a tie, found with an
-integer test on the mantissa, and any of a size outside pow's tight error bound) to libm's pow.
+Same bits as the engine, by construction: + − × ÷ and √ are correctly rounded in Python, numpy (at
+every SIMD level) and torch alike, and a square is its own node (`expr.square`), evaluated x·x
+everywhere. The one remaining power, adam_bc's β^t, goes through libm's `pow` (`math.pow`, which is
+what the engine's float `**` calls), once per distinct (β, t) pair: numpy's own `np.power` may
+dispatch to SIMD code that is not libm's (AVX-512), so it is never used.
 """
 import math
 import re
@@ -35,53 +35,27 @@ DEFAULT_EPOCHS = 50
 
 
 # --- array operations ----------------------------------------------------------------------------
-# glibc's pow (2.28 and later; Debian's 2.36 here) is not correctly rounded: its worst case is
-# 0.509 ulp from exp plus |y·ln x|·1.3·2^-68 relative from log (e_pow.c), so for y = 2 and
-# 2^-63 < |x| < 2^64 it is within 0.0125 ulp of correct rounding; measured on 4·10^7 squares, pow
-# and v·v differ in 0.08 % of them, all within 0.008 ulp of a tie. A square is therefore sent to
-# pow when the exact square is within _BAND = 0.02 ulp of a tie (4 % of them), or |x| is outside
-# that range (which also covers zero, subnormal squares, inf and nan).
-_BAND = int(0.02 * 2 ** 64)                 # 0.02 ulp, in units where one ulp is 2^64
-_OFF = np.uint64((2 ** 63 + _BAND) % 2 ** 64)
-_T2 = np.uint64(2 * _BAND)
-_S1, _S12 = np.uint64(1), np.uint64(12)
-_CARRY = np.uint64(((math.isqrt(2 ** 105) - 2 ** 52 + 1) << 12) % 2 ** 64)  # mantissa f ≥ this: m² ≥ 2^105
-_SQ_LO = np.uint64(np.float64(2.0 ** -126).view(np.uint64))  # about the square of 2^-63
-_SQ_SPAN = np.uint64(np.float64(2.0 ** 128).view(np.uint64)) - _SQ_LO  # up to the square of 2^64
+def libm_pow(x, p):
+    """x ** p element-wise, each element by libm's pow (as the engine's float `**`), on numpy arrays.
+
+    The bases and exponents that reach here are few distinct values repeated over the
+    configurations (adam_bc's β^t: one t per row, one β per grid value), so pow runs once per
+    distinct pair."""
+    x, p = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(p, dtype=np.float64))
+    if p.size and np.all(p == p.flat[0]):  # one exponent (t of this row): distinct bases only
+        uniq, inv = np.unique(x.ravel(), return_inverse=True)
+        vals = np.array([_pow1(u, float(p.flat[0])) for u in uniq.tolist()], dtype=np.float64)
+    else:
+        uniq, inv = np.unique(np.stack([x.ravel(), p.ravel()], axis=1), axis=0, return_inverse=True)
+        vals = np.array([_pow1(u, v) for u, v in uniq.tolist()], dtype=np.float64)
+    return vals[inv.ravel()].reshape(x.shape)
 
 
-def _ties(bits):
-    """Where the exact square of the doubles `bits` lies within 0.02 ulp of a rounding tie.
-
-    m = 2^52 + f is the 53-bit mantissa. (bits·bits) mod 2^53 equals m² mod 2^53 (the exponent and
-    the implicit bit only add multiples of 2^53), and the rounding of m² drops its low 52 bits, or
-    53 when m² ≥ 2^105 (the square carries into one more bit): shifted left by 12, or 11, the dropped
-    part fills the 64 bits with the tie at 2^63, so one shift per element puts every tie at 2^63."""
-    v = bits * bits
-    v <<= _S12 - ((bits << _S12) >= _CARRY)
-    v += _OFF
-    return v < _T2
-
-
-def _outside(sq):
-    """Where a square (v·v) is outside [2^-126, 2^128) (or nan): |v| beyond the range of the bound."""
-    d = sq.view(np.uint64) - _SQ_LO   # squares are ≥ 0: their bits grow with them
-    return d >= _SQ_SPAN
-
-
-def near_tie(bits):
-    """Where v·v may differ from libm's pow(v, 2): near a tie, or |v| outside [2^-63, 2^64)."""
-    x = bits.view(np.float64)
-    return _ties(bits) | _outside(x * x)
-
-
-_TWOS = [np.full(0, 2.0)]
-
-
-def _twos(n):
-    if _TWOS[0].size < n:
-        _TWOS[0] = np.full(max(n, 2 * _TWOS[0].size), 2.0)
-    return _TWOS[0][:n]
+def _pow1(u, v):
+    try:
+        return math.pow(u, v)
+    except (OverflowError, ValueError):  # as the engine's cell turns into an error: not finite
+        return math.nan
 
 
 class NumpyOps:
@@ -94,17 +68,9 @@ class NumpyOps:
     @staticmethod
     def pow(x, p):
         """x ** p with the engine's bits: libm's pow, as Python's float ** is."""
-        if not isinstance(x, np.ndarray):
+        if not isinstance(x, np.ndarray) and not isinstance(p, np.ndarray):
             return float(x) ** p
-        if isinstance(p, (int, float)) and p == 2 and x.dtype == np.float64 and x.ndim == 1 and x.size:
-            sq = x * x
-            mask = _ties(x.view(np.uint64))
-            mask |= _outside(sq)
-            idx = mask.nonzero()[0]
-            if idx.size:
-                sq[idx] = np.power(x[idx], _twos(idx.size))  # an array exponent: libm pow
-            return sq
-        return np.power(x, np.broadcast_to(np.asarray(p, dtype=np.float64), x.shape).copy())
+        return libm_pow(x, p)
 
     @staticmethod
     def full(n, v):

@@ -37,7 +37,7 @@ def _num(v):
 
 
 def _prec(e):
-    return PREC.get(e.op, ATOM)
+    return PREC["^"] if e.op == "sq" else PREC.get(e.op, ATOM)
 
 
 def to_excel(e, ref):
@@ -55,6 +55,10 @@ def to_excel(e, ref):
         return _num(e.args[0])
     if e.op in FUNCS:
         return FUNCS[e.op].format(*(to_excel(a, ref) for a in e.args))
+    if e.op == "sq":  # x^2: Excel and LibreOffice square exactly, as the engine's x*x does
+        (base,) = e.args
+        text = to_excel(base, ref)
+        return (f"({text})" if _prec(base) < PREC["^"] else text) + "^2"
     if e.op in PREC:
         left, right = e.args
         p = PREC[e.op]

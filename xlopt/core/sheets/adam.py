@@ -1,5 +1,6 @@
 """adam: momentum and rmsprop together, as the lesson writes it (no bias correction, no ε)."""
 from xlopt.core import rules
+from xlopt.core.expr import square
 from xlopt.core.sheet import Column, Lesson, Reset, Sheet, Target, TorchSpec
 from xlopt.core.sheets.common import err, grads, rmse
 
@@ -8,8 +9,8 @@ def columns(err_letter):
     return grads() + (
         Column("m_b", "J", "mom b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["mom"])),
         Column("m_a", "K", "mom a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["mom"])),
-        Column("s_b", "L", "avg g_b^2", lambda e: rules.ewma(e["s_b"], e["g_b"] ** 2, e["sqr_mom"])),
-        Column("s_a", "M", "avg g_a^2", lambda e: rules.ewma(e["s_a"], e["g_a"] ** 2, e["sqr_mom"])),
+        Column("s_b", "L", "avg g_b^2", lambda e: rules.ewma(e["s_b"], square(e["g_b"]), e["sqr_mom"])),
+        Column("s_a", "M", "avg g_a^2", lambda e: rules.ewma(e["s_a"], square(e["g_a"]), e["sqr_mom"])),
         Column("new_b", "H", "new b", lambda e: rules.scaled_step(e["b"], e["m_b"], e["lr"], e["s_b"])),
         Column("new_a", "I", "new a", lambda e: rules.scaled_step(e["a"], e["m_a"], e["lr"], e["s_a"])),
         err(err_letter),

@@ -1,5 +1,6 @@
 """adam_bc: Adam as torch.optim.Adam defines it — bias-corrected averages and ε — started from zero."""
 from xlopt.core import rules
+from xlopt.core.expr import square
 from xlopt.core.sheet import Column, Reset, Sheet, Target, TorchSpec
 from xlopt.core.sheets.common import err, grads, rmse
 
@@ -13,8 +14,8 @@ SHEET = Sheet(
     columns=grads() + (
         Column("m_b", "J", "mom b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["mom"])),
         Column("m_a", "K", "mom a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["mom"])),
-        Column("s_b", "L", "avg g_b^2", lambda e: rules.ewma(e["s_b"], e["g_b"] ** 2, e["sqr_mom"])),
-        Column("s_a", "M", "avg g_a^2", lambda e: rules.ewma(e["s_a"], e["g_a"] ** 2, e["sqr_mom"])),
+        Column("s_b", "L", "avg g_b^2", lambda e: rules.ewma(e["s_b"], square(e["g_b"]), e["sqr_mom"])),
+        Column("s_a", "M", "avg g_a^2", lambda e: rules.ewma(e["s_a"], square(e["g_a"]), e["sqr_mom"])),
         Column("t", "N", "step t", lambda e: rules.step_count(e["t"])),
         Column("new_b", "H", "new b", _step("b", "m_b", "s_b")),
         Column("new_a", "I", "new a", _step("a", "m_a", "s_a")),

@@ -1,5 +1,6 @@
 """rmsprop: divide each step by the root of a running average of the squared gradients."""
 from xlopt.core import rules
+from xlopt.core.expr import square
 from xlopt.core.sheet import Column, Lesson, Reset, Sheet, Target, TorchSpec
 from xlopt.core.sheets.common import err, grads, rmse
 
@@ -9,8 +10,8 @@ SHEET = Sheet(
         # the step divides by the previous row's average: evaluated before s is updated
         Column("new_b", "H", "new b", lambda e: rules.scaled_step(e["b"], e["g_b"], e["lr"], e["s_b"])),
         Column("new_a", "I", "new a", lambda e: rules.scaled_step(e["a"], e["g_a"], e["lr"], e["s_a"])),
-        Column("s_b", "J", "avg g_b^2", lambda e: rules.ewma(e["s_b"], e["g_b"] ** 2, e["sqr_mom"])),
-        Column("s_a", "K", "avg g_a^2", lambda e: rules.ewma(e["s_a"], e["g_a"] ** 2, e["sqr_mom"])),
+        Column("s_b", "J", "avg g_b^2", lambda e: rules.ewma(e["s_b"], square(e["g_b"]), e["sqr_mom"])),
+        Column("s_a", "K", "avg g_a^2", lambda e: rules.ewma(e["s_a"], square(e["g_a"]), e["sqr_mom"])),
         err("L"),
     ),
     state={"s_b": "J", "s_a": "K"},
