@@ -55,6 +55,7 @@ def main(argv=None):
     ap.add_argument("--cells", default="", help="comma-separated cells or sheet-scoped names to report")
     ap.add_argument("--shots", action="store_true")
     ap.add_argument("--display", default=":93")
+    ap.add_argument("--goto", default="", help="scroll to this cell before the screenshot (default A1)")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.size.split("x"))
     os.makedirs(a.out, exist_ok=True)
@@ -98,12 +99,18 @@ def main(argv=None):
         except Exception:
             pass
         time.sleep(1.5)
-        names = [n for n in a.sheets.split(",") if n] or list(doc.Sheets.ElementNames)
-        report = {"size": [w, h], "sheets": {}}
+        every = list(doc.Sheets.ElementNames)
+        hidden = [n for n in every if not doc.Sheets.getByName(n).IsVisible]
+        names = [n for n in a.sheets.split(",") if n] or [n for n in every if n not in hidden]
+        report = {"size": [w, h], "opened_on": ctl.ActiveSheet.Name, "hidden": hidden, "sheets": {}}
         for name in names:
             sheet = doc.Sheets.getByName(name)
             ctl.setActiveSheet(sheet)
             ctl.select(sheet.getCellRangeByName("A1"))
+            if a.goto:
+                cell = sheet.getCellRangeByName(a.goto).CellAddress
+                ctl.setFirstVisibleColumn(cell.Column)
+                ctl.setFirstVisibleRow(cell.Row)
             time.sleep(0.8)
             va = ctl.VisibleArea
             info = {"visible": [va.X, va.Y, va.Width, va.Height], "controls": [], "cells": {},

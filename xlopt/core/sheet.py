@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 FIRST_ROW = 4
-LOG_ROWS = 69  # epochs the sheet's log shows (the lesson's rmses is C38:C106)
+LOG_ROWS = 500  # epochs the sheet's log keeps (the lesson's own rmses is C38:C106); Run keeps the latest
 KIND_NAME = "sheetkind"  # the sheet-scoped name a built workbook carries: ="adam"
 
 
@@ -111,6 +111,8 @@ class Sheet:
     reset: Reset = Reset()
     after_epoch: object = None  # Run's per-epoch hook: book -> None (adam_ann's annealer)
     instructions: str = ""
+    watch: str = ""         # the panel's one-line hint of what to look at (default: the instructions' first sentence)
+    try_this: tuple = ()    # "try this" prompts for the instructions sheet
     torch: object = None    # TorchSpec
     lesson: object = None   # Lesson, for the five sheets of the lesson's own workbook
     new_b: str = "new_b"

@@ -24,6 +24,8 @@ SHEET = Sheet(
     targets=(Target("momtarget", "momlast", ("m_b", "m_a"), 0.0),),
     summaries=(rmse("N"),),
     reset=Reset(lr=0.02),  # m = 0, no warm-up: the sign does not care how large m is
+    watch="b and a both move by exactly lr each row, so a rattles around 2 while b walks toward 30.",
+    try_this=('set lr (D2) to 0.1: how big is every step now, and what does a do around 2?',),
     instructions=(
         "lion: Lion (Chen et al., 2023). Interpolate between the momentum and the new gradient, "
         "c = m*mom + (1-mom)*grad (L, M), and step by its sign only: new = old*(1-lr*wd) - lr*SIGN(c), "
