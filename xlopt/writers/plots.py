@@ -197,6 +197,14 @@ def zoom(surface, v, frac=0.1):
     return View((surface.b_min - wb, surface.b_min + wb), (surface.a_min - wa, surface.a_min + wa))
 
 
+def zoom_start(start, surface, v, frac=0.12):
+    """A strip from the start toward the minimum: b magnified (`frac` of the view's width), a as in
+    the view — where steps of −lr·gradient reach the valley's floor in a and then crawl along b."""
+    w = (v.b[1] - v.b[0]) * frac
+    left = start[0] - 0.1 * w if surface.b_min >= start[0] else start[0] - 0.9 * w
+    return View((left, left + w), v.a)
+
+
 # --- styles: one per sheet, from its place in SHEETS -----------------------------------------------
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")

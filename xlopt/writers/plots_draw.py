@@ -121,34 +121,33 @@ SURFACE_HINT = ("Look at: the valley is long along b and narrow along a (a row's
 
 
 def surface(paths, surface, path, fmt):
-    """The contour map with every path (rows as lines, epoch ends as markers) and a zoom on the minimum."""
+    """The contour map with every path (rows as lines, epoch ends as markers), and two zooms: near the
+    start (b magnified: the crawl and online SGD's zig-zag) and near the minimum."""
     plt = _plt()
     v = plots.view(paths, surface)
-    z = plots.zoom(surface, v)
+    start = (paths[0].b[0], paths[0].a[0]) if len(paths[0].b) else (1.0, 1.0)
+    zooms = [("near the start", plots.zoom_start(start, surface, v)), ("near the minimum", plots.zoom(surface, v))]
     fig = plt.figure(figsize=FIGSIZE, dpi=DPI)
-    gs = fig.add_gridspec(2, 2, width_ratios=[2.25, 1], height_ratios=[1, 1.05], left=0.055, right=0.985,
-                          top=0.83, bottom=0.08, wspace=0.14, hspace=0.3)
+    gs = fig.add_gridspec(2, 2, width_ratios=[2.1, 1], left=0.05, right=0.985, top=0.83, bottom=0.19,
+                          wspace=0.13, hspace=0.32)
     ax = fig.add_subplot(gs[:, 0])
     contours(ax, surface, v)
     for p in paths:
         draw_path(ax, p, v)
-    start = (paths[0].b[0], paths[0].a[0]) if len(paths[0].b) else (1.0, 1.0)
     landmarks(ax, surface, start)
     ax.set_xlabel("b: const, the intercept (units of y)")
     ax.set_ylabel("a: slope (units of y per unit of x)")
     ax.set_title("every row's step (lines) and each epoch's end (markers)", fontsize=10)
-    zx = fig.add_subplot(gs[0, 1])
-    contours(zx, surface, z, n=200)
-    for p in paths:
-        draw_path(zx, p, z, lw=1.0)
-    landmarks(zx, surface, start)
-    zx.set_title(f"near the minimum: b* ± {(z.b[1] - z.b[0]) / 2:.3g}, a* ± {(z.a[1] - z.a[0]) / 2:.3g}",
-                 fontsize=10)
-    zx.tick_params(labelsize=8)
-    lx = fig.add_subplot(gs[1, 1])
-    lx.axis("off")
-    lx.legend(handles=legend_handles(paths, v, surface=surface), loc="upper left", fontsize=8.5, frameon=False,
-              borderaxespad=0)
+    for k, (words, z) in enumerate(zooms):
+        zx = fig.add_subplot(gs[k, 1])
+        contours(zx, surface, z, n=200)
+        for p in paths:
+            draw_path(zx, p, z, lw=1.0)
+        landmarks(zx, surface, start)
+        zx.set_title(f"{words}: b {z.b[0]:.3g} to {z.b[1]:.3g}, a {z.a[0]:.3g} to {z.a[1]:.3g}", fontsize=9.5)
+        zx.tick_params(labelsize=8)
+    fig.legend(handles=legend_handles(paths, v, surface=surface), loc="lower left", bbox_to_anchor=(0.01, 0.005),
+               ncol=4, fontsize=8.5, frameon=False, columnspacing=1.2)
     clip = "\nPaths marked 'leaves the view' are cut at the panel's edge." if any(
         len(p.b) and not v.inside(p.b, p.a).all() for p in paths) else ""
     fig.suptitle(f"Loss of the data over (b, a) and each sheet's path: {_settings(paths)}\n"
@@ -168,13 +167,14 @@ def compare(paths, path, fmt):
         r = np.array([h["rmse"] for h in p.history], float)
         ok = np.isfinite(r) & (r > 0)
         ax.plot(ep[ok], r[ok], color=colour, ls=ls, lw=1.8, marker=marker, ms=5, mec="black", mew=0.5,
-                markevery=max(1, n // 25), label=plots.label(p))
+                markevery=max(1, n // 25), label=plots.label(p) + (f": rmse {r[-1]:.3g} after epoch {ep[-1]}"
+                                                                  if p.diverged is None else ""))
         if p.diverged is not None and ok.any():
             ax.plot(ep[ok][-1], r[ok][-1], "x", color="red", ms=11, mew=2.5)
     ax.set_yscale("log")
     ax.set_xlabel("epoch of Run (0 = right after Reset)")
-    ax.set_ylabel("rmse = √Σerr² over the 29 rows of the pass (log scale)" if n and paths and
-                  len(paths[0].b) and paths[0].row.max() == 29 else "rmse = √Σerr² over the pass (log scale)")
+    rows = max((int(p.row.max()) for p in paths if len(p.row)), default=0)
+    ax.set_ylabel(f"rmse = √Σerr² over the {rows} rows of the pass (log scale)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
     ax.set_title(f"rmse per epoch, every sheet: {_settings(paths)}\n"
@@ -212,8 +212,9 @@ def fit(paths, data, surface, path, fmt):
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
     ax.set_title(f"The data and each sheet's line y = const + slope·x: {_settings(paths)}\n"
-                 "A line below the data at small x and above it at large x has the right a, too small a b: "
-                 "the b it still has to crawl.", fontsize=10.5, loc="left")
+                 f"Look at: lines that start far below {surface.b_min:.3g} at x = 0 and cross the data near its middle "
+                 "are on the valley's floor: a too steep, making up for a b that still has to crawl.", fontsize=10.5,
+                 loc="left")
     fig.tight_layout()
     fig.savefig(path, format=fmt, dpi=DPI)
     plt.close(fig)
