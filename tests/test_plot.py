@@ -183,3 +183,15 @@ def test_the_path_is_json_friendly_for_the_curious():
     """Path fields are plain arrays: a notebook can dump them (and the tests compare them) directly."""
     p = plots.trace(sheets.SHEETS[0], 1)
     json.dumps({"b": p.b.tolist(), "a": p.a.tolist(), "ends": p.ends})
+
+
+def test_a_wild_path_is_cut_at_the_edge_of_the_drawn_box():
+    from xlopt.writers import plots_draw
+    v = plots.View((0.0, 10.0), (0.0, 4.0))
+    b, a = np.array([1.0, 2.0, 1e300, 3.0]), np.array([1.0, 2.0, 1e300, 2.0])
+    db, da = plots_draw.clipped(v, b, a)
+    finite = np.isfinite(db) & np.isfinite(da)
+    assert np.isnan(db).sum() == 1  # the line breaks once, where the path is out of the box
+    assert db[finite].max() <= 10 + 3 * 10 and da[finite].max() <= 4 + 3 * 4
+    assert (db[0], da[0], db[-1], da[-1]) == (1.0, 1.0, 3.0, 2.0)
+    assert plots_draw.clipped(v, b[:2], a[:2])[0].tolist() == [1.0, 2.0]  # inside: as it is

@@ -74,12 +74,14 @@ def write(paths, surface, path, tick=None):
     n_rows = max((int(p.row.max()) for p in paths if len(p.row)), default=1)
     total = max(len(p.b) for p in paths)
     ks = schedule(total, n_rows + 1)
-    every = (total - n_rows) / max(1, len(ks) - n_rows)
+    step = (total - n_rows) / max(1, len(ks) - n_rows)
+    every = plots_draw.marker_every(paths)
     fig.suptitle(f"Each sheet's path of (b, a) on the loss contours, row by row: {plots_draw._settings(paths)}\n"
                  "Arrows at each current point, direction only: solid −gradient of the row, dashed −momentum "
                  "average m. The gradient points across the narrow\nvalley (along a: ∂/∂a = x·∂/∂b), so plain SGD "
                  "zig-zags in a and crawls along b; the Adams and RMSProp scale each step and travel the valley."
-                 + (f"\nThe first epoch one row a frame, then one frame every ~{every:.0f} rows." if every > 1.5 else ""),
+                 + (f"\nThe first epoch one row a frame, then one frame every ~{step:.0f} rows." if step > 1.5 else "")
+                 + (f" Markers: an epoch's end every {every} epochs." if every > 1 else ""),
                  fontsize=9.5, x=0.01, ha="left")
     lx = fig.add_subplot(gs[0, 1])
     lx.axis("off")
@@ -130,7 +132,8 @@ def write(paths, surface, path, tick=None):
             j = min(k, len(p.b))
             b, a = plots_draw.clipped(v, p.b[:j], p.a[:j])
             ln.set_data(b, a)
-            e = np.asarray(p.ends, float).reshape(-1, 2)[: int((p.row[:j] == n_rows).sum())]  # epochs done
+            done = int((p.row[:j] == n_rows).sum())  # epochs whose rows are all drawn
+            e = np.asarray(p.ends[:done], float).reshape(-1, 2)[every - 1::every]
             e = e[v.inside(e[:, 0], e[:, 1])]
             en.set_data(e[:, 0], e[:, 1])
             stopped = p.diverged is not None and k >= len(p.b)

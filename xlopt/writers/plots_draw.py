@@ -79,14 +79,22 @@ def landmarks(ax, surface, start):
     ax.plot(surface.b_min, surface.a_min, "*", ms=16, mfc="gold", mec="black", zorder=6)
 
 
-def draw_path(ax, p, v, lw=1.1, alpha=0.85, ends=True):
+MAX_MARKERS = 50  # epoch-end markers a path shows at most (every k-th epoch beyond that)
+
+
+def marker_every(paths):
+    n = max((len(p.ends) for p in paths), default=0)
+    return max(1, -(-n // MAX_MARKERS))
+
+
+def draw_path(ax, p, v, lw=1.1, alpha=0.85, ends=True, every=1):
     colour, ls, marker = plots.style(p.sheet)
     if not len(p.b):
         return
     b, a = clipped(v, p.b, p.a)
     ax.plot(b, a, color=colour, ls=ls, lw=lw, alpha=alpha, zorder=3)
     if ends:
-        e = np.asarray(p.ends[: len(p.ends)], float).reshape(-1, 2)
+        e = np.asarray(p.ends[every - 1::every], float).reshape(-1, 2)
         if len(e):
             e = e[v.inside(e[:, 0], e[:, 1])]
             ax.plot(e[:, 0], e[:, 1], ls="none", marker=marker, ms=6, mfc=colour, mec="black", mew=0.6, zorder=4)
@@ -132,22 +140,26 @@ def surface(paths, surface, path, fmt):
                           wspace=0.13, hspace=0.32)
     ax = fig.add_subplot(gs[:, 0])
     contours(ax, surface, v)
+    every = marker_every(paths)
     for p in paths:
-        draw_path(ax, p, v)
+        draw_path(ax, p, v, every=every)
     landmarks(ax, surface, start)
     ax.set_xlabel("b: const, the intercept (units of y)")
     ax.set_ylabel("a: slope (units of y per unit of x)")
-    ax.set_title("every row's step (lines) and each epoch's end (markers)", fontsize=10)
+    ax.set_title("every row's step (lines) and " + ("each epoch's end (markers)" if every == 1 else
+                 f"an epoch's end every {every} epochs (markers)"), fontsize=10)
     for k, (words, z) in enumerate(zooms):
         zx = fig.add_subplot(gs[k, 1])
         contours(zx, surface, z, n=200)
         for p in paths:
-            draw_path(zx, p, z, lw=1.0)
+            draw_path(zx, p, z, lw=1.0, every=every)
         landmarks(zx, surface, start)
         zx.set_title(f"{words}: b {z.b[0]:.3g} to {z.b[1]:.3g}, a {z.a[0]:.3g} to {z.a[1]:.3g}", fontsize=9.5)
         zx.tick_params(labelsize=8)
-    fig.legend(handles=legend_handles(paths, v, surface=surface), loc="lower left", bbox_to_anchor=(0.01, 0.005),
-               ncol=4, fontsize=8.5, frameon=False, columnspacing=1.2)
+    leg = fig.legend(handles=legend_handles(paths, v, surface=surface), loc="lower left",
+                     bbox_to_anchor=(0.01, 0.01), ncol=4, fontsize=8.5, frameon=False, columnspacing=1.2)
+    height = leg.get_window_extent(fig.canvas.get_renderer()).height  # pixels: labels may take two lines
+    gs.update(bottom=(height + 0.6 * DPI) / (FIGSIZE[1] * DPI))  # room for the legend and the b axis's label
     clip = "\nPaths marked 'leaves the view' are cut at the panel's edge." if any(
         len(p.b) and not v.inside(p.b, p.a).all() for p in paths) else ""
     fig.suptitle(f"Loss of the data over (b, a) and each sheet's path: {_settings(paths)}\n"
