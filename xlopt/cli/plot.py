@@ -22,6 +22,12 @@ KINDS = {
 }
 
 
+EPILOG = ("Each sheet starts from its Reset and runs at its own lr (or --lr, typed after Reset) for --epochs "
+          "epochs of Run, exactly as `xlopt run SHEET --epochs N`: the same numbers. A sheet whose values stop "
+          "being finite is drawn up to its last finite point and labelled. Exit status 2 for bad input, and "
+          "then nothing is written.")
+
+
 def _suffixes(kind):
     from xlopt.writers import plots
     return plots.STATIC + (plots.ANIMATED if kind == "surface" else ())
@@ -29,13 +35,10 @@ def _suffixes(kind):
 
 def add_arguments(p):
     from xlopt.writers import plots
-    p.epilog = ("Each sheet starts from its Reset and runs at its own lr (or --lr, typed after Reset) for "
-                "--epochs epochs of Run, exactly as `xlopt run SHEET --epochs N`: the same numbers. A sheet "
-                "whose values stop being finite is drawn up to its last finite point and labelled. Exit "
-                "status 2 for bad input, and then nothing is written.")
+    p.epilog = EPILOG
     sub = p.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, help_ in KINDS.items():
-        q = sub.add_parser(kind, help=help_, description=help_)
+        q = sub.add_parser(kind, help=help_, description=help_, epilog=EPILOG)
         q.add_argument("sheets", nargs="*", metavar="SHEET",
                        help=f"sheets to draw (default: all: {', '.join(sheets.SHEETS)})")
         q.add_argument("-o", "--output", required=True, metavar="FILE",
@@ -88,7 +91,7 @@ def main(args):
         with replacing(args.output, keep_suffix=True) as tmp:
             if suffix in plots.ANIMATED:
                 from xlopt.writers import plots_anim
-                with progress.bar(plots_anim.MAX_FRAMES, "plot surface: frames", unit="frame") as tick:
+                with progress.bar(plots_anim.frame_count(paths), "plot surface: frames", unit="frame") as tick:
                     plots_anim.write(paths, surface, tmp, tick)
             elif args.kind == "surface":
                 plots_draw.surface(paths, surface, tmp, suffix[1:])

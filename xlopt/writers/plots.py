@@ -44,6 +44,7 @@ class Path:
     row: np.ndarray
     history: list = field(default_factory=list)
     diverged: object = None
+    epochs: int = 0  # asked for: the history is shorter where the run diverged
 
     @property
     def ends(self):
@@ -74,10 +75,10 @@ def trace(name, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None):
     except Diverged as e:
         diverged = (e.epoch, e.row)
         passes.append(book.pass_.cols)  # the pass that stopped being finite: kept up to its first bad row
-    return _path(sheet, book, passes, history, diverged, carry)
+    return _path(sheet, book, passes, history, diverged, carry, epochs)
 
 
-def _path(sheet, book, passes, history, diverged, carry):
+def _path(sheet, book, passes, history, diverged, carry, epochs):
     mom = _momentum_keys(sheet)
     keys = ["b", "a", "g_b", "g_a"] + list(mom or ())
     n = len(book.data.x)
@@ -104,7 +105,7 @@ def _path(sheet, book, passes, history, diverged, carry):
     lr0 = history[0]["lr"] if history else book.get("lr")
     return Path(sheet.name, lr0, carry, arr["b"], arr["a"], arr["g_b"], arr["g_a"],
                 arr.get("m_b"), arr.get("m_a"), np.asarray(epoch[:stop]), np.asarray(row[:stop]),
-                history, diverged)
+                history, diverged, epochs)
 
 
 def trace_all(names, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None, tick=None):
@@ -220,7 +221,8 @@ def style(name):
 
 def label(p, v=None, result=False):
     """The legend's words for a path: sheet, lr; where it ended (result), diverged, or left the view."""
-    s = f"{p.sheet} (lr {p.lr:.3g})"
+    last = p.history[-1]["lr"] if p.history else p.lr
+    s = f"{p.sheet} (lr {p.lr:.3g}" + (f" → {last:.3g}" if last != p.lr else "") + ")"  # annealed
     got = final_numbers(p)
     if result and got is not None:
         s += f": b {got[0]:.4g}, a {got[1]:.4g}"

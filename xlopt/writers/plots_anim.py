@@ -53,10 +53,18 @@ def palette(paths):
     return img
 
 
+def rows_per_epoch(paths):
+    return max((int(p.row.max()) for p in paths if len(p.row)), default=1)
+
+
+def frame_count(paths):
+    return len(schedule(max(len(p.b) for p in paths), rows_per_epoch(paths) + 1))
+
+
 def write(paths, surface, path, tick=None):
     """Draw the frames (the static picture once, the moving parts on top of it) and save the GIF;
     returns the number of frames drawn."""
-    plt = plots_draw._plt()
+    plt = plots_draw.pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch
     from PIL import Image
@@ -71,12 +79,12 @@ def write(paths, surface, path, tick=None):
     plots_draw.landmarks(ax, surface, start)
     ax.set_xlabel("b: const, the intercept (units of y)")
     ax.set_ylabel("a: slope (units of y per unit of x)")
-    n_rows = max((int(p.row.max()) for p in paths if len(p.row)), default=1)
+    n_rows = rows_per_epoch(paths)
     total = max(len(p.b) for p in paths)
     ks = schedule(total, n_rows + 1)
     step = (total - n_rows) / max(1, len(ks) - n_rows)
     every = plots_draw.marker_every(paths)
-    fig.suptitle(f"Each sheet's path of (b, a) on the loss contours, row by row: {plots_draw._settings(paths)}\n"
+    fig.suptitle(f"Each sheet's path of (b, a) on the loss contours, row by row: {plots_draw.settings(paths)}\n"
                  "Arrows at each current point, direction only: solid −gradient of the row, dashed −momentum "
                  "average m. The gradient points across the narrow\nvalley (along a: ∂/∂a = x·∂/∂b), so plain SGD "
                  "zig-zags in a and crawls along b; the Adams and RMSProp scale each step and travel the valley."

@@ -12,20 +12,18 @@ DPI = 100
 GRID = 300  # contour grid points a side
 
 
-def _plt():
+def pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
-def _settings(paths):
+def settings(paths):
+    """The run in words, for a title: epochs, carry, lr."""
     p = paths[0]
-    epochs = max((len(q.history) - 1 for q in paths), default=0)
-    if any(q.diverged for q in paths):
-        epochs = max(epochs, max(q.diverged[0] for q in paths if q.diverged))
-    lr = "each sheet's own lr" if len({q.lr for q in paths}) > 1 or len(paths) == 1 else f"lr {p.lr:.3g}"
-    return f"{epochs} epochs of Run from Reset, {p.carry} carry, {lr}"
+    lr = "each sheet's own lr" if len({q.lr for q in paths}) > 1 else f"lr {p.lr:.3g}"
+    return f"{p.epochs} epochs of Run from Reset, {p.carry} carry, {lr}"
 
 
 def clipped(v, b, a, reach=3.0):
@@ -131,7 +129,7 @@ SURFACE_HINT = ("Look at: the valley is long along b and narrow along a (a row's
 def surface(paths, surface, path, fmt):
     """The contour map with every path (rows as lines, epoch ends as markers), and two zooms: near the
     start (b magnified: the crawl and online SGD's zig-zag) and near the minimum."""
-    plt = _plt()
+    plt = pyplot()
     v = plots.view(paths, surface)
     start = (paths[0].b[0], paths[0].a[0]) if len(paths[0].b) else (1.0, 1.0)
     zooms = [("near the start", plots.zoom_start(start, surface, v)), ("near the minimum", plots.zoom(surface, v))]
@@ -162,7 +160,7 @@ def surface(paths, surface, path, fmt):
     gs.update(bottom=(height + 0.6 * DPI) / (FIGSIZE[1] * DPI))  # room for the legend and the b axis's label
     clip = "\nPaths marked 'leaves the view' are cut at the panel's edge." if any(
         len(p.b) and not v.inside(p.b, p.a).all() for p in paths) else ""
-    fig.suptitle(f"Loss of the data over (b, a) and each sheet's path: {_settings(paths)}\n"
+    fig.suptitle(f"Loss of the data over (b, a) and each sheet's path: {settings(paths)}\n"
                  + SURFACE_HINT + clip, fontsize=10.5, x=0.01, ha="left")
     fig.savefig(path, format=fmt, dpi=DPI)
     plt.close(fig)
@@ -170,7 +168,7 @@ def surface(paths, surface, path, fmt):
 
 def compare(paths, path, fmt):
     """rmse per epoch (the sheets' own rmse cell, as `xlopt run` logs it) on a log axis."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12.8, 6.4), dpi=DPI)
     n = max((len(p.history) for p in paths), default=1)
     for p in paths:
@@ -189,7 +187,7 @@ def compare(paths, path, fmt):
     ax.set_ylabel(f"rmse = √Σerr² over the {rows} rows of the pass (log scale)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
-    ax.set_title(f"rmse per epoch, every sheet: {_settings(paths)}\n"
+    ax.set_title(f"rmse per epoch, every sheet: {settings(paths)}\n"
                  "Each line is the sheet's rmse cell after each epoch; a red x: the run stopped being finite there.",
                  fontsize=10.5, loc="left")
     fig.tight_layout()
@@ -199,7 +197,7 @@ def compare(paths, path, fmt):
 
 def fit(paths, data, surface, path, fmt):
     """The data, the true line (or the data's least-squares line) and each sheet's line after the run."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12.8, 6.4), dpi=DPI)
     x, y = np.asarray(data.x, float), np.asarray(data.y, float)
     xs = np.linspace(min(0.0, x.min()), x.max() * 1.04, 200)
@@ -223,7 +221,7 @@ def fit(paths, data, surface, path, fmt):
     ax.set_ylabel("y")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
-    ax.set_title(f"The data and each sheet's line y = const + slope·x: {_settings(paths)}\n"
+    ax.set_title(f"The data and each sheet's line y = const + slope·x: {settings(paths)}\n"
                  f"Look at: lines that start far below {surface.b_min:.3g} at x = 0 and cross the data near its middle "
                  "are on the valley's floor: a too steep, making up for a b that still has to crawl.", fontsize=10.5,
                  loc="left")
