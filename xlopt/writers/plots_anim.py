@@ -3,9 +3,10 @@
 Each frame adds rows to every sheet's path and puts two arrows at its current point: the row's
 −gradient (solid) and, where the sheet carries a momentum average (state keys m_b, m_a), −m
 (dashed), the direction its step follows. Both show direction only, ARROW_PX pixels long: in
-units of b and a the gradient is about x (≈ 42) times longer along a than along b, so drawn to
-scale it would be a vertical line off the panel; its size is in the readout beside. The first
-epoch is drawn one row a frame; later rows are subsampled to keep at most MAX_FRAMES frames.
+units of b and a the gradient is x times longer along a than along b (42 on average on the
+lesson's data), so drawn to scale it would be a vertical line off the panel; its size is in the
+readout beside. The first epoch is drawn one row a frame; later rows are subsampled to keep at
+most MAX_FRAMES frames.
 """
 import numpy as np
 
@@ -16,7 +17,6 @@ DPI = 100
 MAX_FRAMES = 150  # a GIF of about 1-2 MB
 FPS = 8
 HOLD_MS = 3000  # the last frame stays this long before the loop starts again
-GREY = "#9a9a9a"  # the contours (plots_draw.contours)
 ARROW_PX = 55
 
 
@@ -41,7 +41,7 @@ def palette(paths):
     lines drawn with alpha), and a grey ramp; under 255 colours, leaving one for transparency."""
     import matplotlib
     from PIL import Image
-    bases = [plots.style(p.sheet)[0] for p in paths] + ["black", "red", "gold", GREY]
+    bases = [plots.style(p.sheet)[0] for p in paths] + ["black", "red", "gold", plots_draw.GREY]
     rgb = []
     for c in bases:
         c = np.array(matplotlib.colors.to_rgb(c))
@@ -168,16 +168,16 @@ def write(paths, surface, path, tick=None):
         fig.canvas.restore_region(background)
         for art in moving:
             fig.draw_artist(art)
-        return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        rgb = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+        return rgb.quantize(palette=pal, dither=Image.Dither.NONE)  # 1 byte a pixel from here on
 
+    pal = palette(paths)
     frames = []
     for k in ks:
         frames.append(frame(k))
         if tick is not None:
             tick()
     plt.close(fig)
-    pal = palette(paths)
-    frames = [f.quantize(palette=pal, dither=Image.Dither.NONE) for f in frames]
     durations = [round(1000 / FPS)] * (len(frames) - 1) + [HOLD_MS]
     frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
                    optimize=True)

@@ -10,6 +10,7 @@ from xlopt.writers import plots
 FIGSIZE = (13.6, 7.2)  # inches; at DPI, 1360 × 720 px: whole on a 1366 × 768 screen
 DPI = 100
 GRID = 300  # contour grid points a side
+GREY = "#9a9a9a"  # the contours and the valley's floor
 
 
 def pyplot():
@@ -62,11 +63,11 @@ def contours(ax, surface, v, n=GRID, labels=True):
     bb, aa = np.meshgrid(np.linspace(*v.b, n), np.linspace(*v.a, n))
     r = surface.rmse(bb, aa)
     lv = plots.levels(float(r.min()), float(r.max()))
-    cs = ax.contour(bb, aa, r, levels=lv, colors="#9a9a9a", linewidths=0.8, zorder=1)
+    cs = ax.contour(bb, aa, r, levels=lv, colors=GREY, linewidths=0.8, zorder=1)
     if labels and lv:
         ax.clabel(cs, fontsize=8, fmt=lambda x: f"{x:g}", inline_spacing=2)
     fb = np.linspace(*v.b, 50)
-    ax.plot(fb, surface.valley_a(fb), color="#9a9a9a", lw=1, ls=(0, (1, 3)), zorder=1)
+    ax.plot(fb, surface.valley_a(fb), color=GREY, lw=1, ls=(0, (1, 3)), zorder=1)
     ax.set_xlim(*v.b)
     ax.set_ylim(*v.a)
     return cs
@@ -113,8 +114,8 @@ def legend_handles(paths, v=None, with_landmarks=True, surface=None, result=True
                          if len(paths[0].b) else "start: Reset's (b, a)"))
         hs.append(Line2D([], [], ls="none", marker="*", ms=14, mfc="gold", mec="black",
                          label=f"least squares (b*, a*) = ({surface.b_min:.4g}, {surface.a_min:.4g})"))
-        hs.append(Line2D([], [], color="#9a9a9a", lw=1, label="rmse = √Σerr² contours (1, 2, 5 × 10^k)"))
-        hs.append(Line2D([], [], color="#9a9a9a", lw=1, ls=(0, (1, 3)), label="valley floor: best a for each b"))
+        hs.append(Line2D([], [], color=GREY, lw=1, label="rmse = √Σerr² contours (1, 2, 5 × 10^k)"))
+        hs.append(Line2D([], [], color=GREY, lw=1, ls=(0, (1, 3)), label="valley floor: best a for each b"))
         if any(p.diverged for p in paths):
             hs.append(Line2D([], [], ls="none", marker="x", color="red", ms=9, mew=2,
                              label="last finite point of a diverged run"))
