@@ -7,6 +7,7 @@
   xlopt check graddesc.xlsx           recalculate it in LibreOffice and compare every cell with the engine
   xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
   xlopt install-libreoffice           the .xlsm's buttons in LibreOffice Calc (--uninstall)
+  xlopt plot surface -o paths.gif     every sheet's path on the loss contours, row by row (compare, fit)
 """
 import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
@@ -19,6 +20,7 @@ COMMANDS = {
     "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
     "install-libreoffice": ("xlopt.cli.install_lo", "make the .xlsm's Run/Reset buttons work in LibreOffice Calc"),
     "sweep": ("xlopt.cli.sweep", "run a sheet over a grid of hyper-parameters at once (table, heat map, sheet)"),
+    "plot": ("xlopt.cli.plot", "pictures: each sheet's path on the loss surface (PNG or GIF), rmse per epoch, the fits"),
 }
 
 
