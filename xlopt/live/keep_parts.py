@@ -10,7 +10,9 @@ strings of `saved` with, taken byte for byte from `original`,
 - every part under xl/drawings/ (the chart anchors and the VML buttons), xl/charts/, xl/ctrlProps/
   and xl/media/, with their content types,
 - each sheet's <drawing>, <legacyDrawing> and <controls> elements and their relationships,
-- the workbook's <definedNames>.
+- each sheet's <sheetViews> (a document loaded hidden has no view, so LibreOffice saves none: the
+  frozen panel rows, the selection and the scroll position would be lost),
+- the workbook's <definedNames> and <bookViews> (the sheet it opens on).
 
 An edit that only writes cell values (what `xlopt click` does) changes none of these, so the file
 keeps them however many times it is saved; a saved-again file restores to the same parts.
@@ -31,6 +33,8 @@ _CONTROLS = re.compile(
     r"(?:\s*<mc:Fallback>.*?</mc:Fallback>)?\s*</mc:AlternateContent>|<controls>.*?</controls>", re.S)
 _REL = re.compile(r"<Relationship\b[^>]*?/>|<Relationship\b[^>]*>\s*</Relationship>", re.S)
 _DEFINED = re.compile(r"<definedNames>.*?</definedNames>|<definedNames\s*/>", re.S)
+_VIEWS = re.compile(r"<sheetViews>.*?</sheetViews>|<sheetViews\s*/>", re.S)
+_BOOK_VIEWS = re.compile(r"<bookViews>.*?</bookViews>|<bookViews\s*/>", re.S)
 
 
 def _attr(tag, name):
@@ -116,6 +120,9 @@ def _graft_sheet(orig_xml, orig_rels, new_xml, new_rels, n):
     if controls:
         block = "".join(rename(b) for b in controls)
         new_xml = _insert_before(new_xml, block, ("webPublishItems", "tableParts", "extLst"))
+    views = _VIEWS.search(orig_xml)
+    if views and _VIEWS.search(new_xml):
+        new_xml = _VIEWS.sub(lambda _: views.group(0), new_xml, count=1)
     root = re.search(r"<worksheet\b[^>]*>", orig_xml)
     new_xml = _declare_prefixes(new_xml, "".join(drawings + controls), root.group(0) if root else "")
     rels = others + [re.sub(r'\bId="[^"]*"', f'Id="{ids[_attr(r, "Id")]}"', r) for r in kept_rels]
@@ -180,6 +187,9 @@ def restore(original, saved, out):
             wb_n = wb_n.replace("</sheets>", "</sheets>" + names.group(0), 1)
     else:
         wb_n = _DEFINED.sub("", wb_n)
+    book_views = _BOOK_VIEWS.search(wb_o)
+    if book_views and _BOOK_VIEWS.search(wb_n):
+        wb_n = _BOOK_VIEWS.sub(lambda _: book_views.group(0), wb_n, count=1)
     replaced["xl/workbook.xml"] = wb_n.encode("utf-8")
     if CT in orig and CT in new:
         replaced[CT] = _content_types(orig[CT].decode("utf-8"), new[CT].decode("utf-8")).encode("utf-8")

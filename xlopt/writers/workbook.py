@@ -27,9 +27,12 @@ CHART_COL = "Q"             # charts from Q5 down; Q1:S3 is kept free for the Ru
 # column and switches to scientific notation, so converged gradients read 1.2E-09, not 0.00, and
 # nothing turns into ###); whole numbers for x, y and the epoch.
 FMT_DEFAULT = "General"
-FMTS = {"x": "0", "y": "0", "epoch": "0"}
+# b and a (C, D) are not General: LibreOffice shows a formula that only refers to a cell (C4 = const)
+# in that cell's format when its own is General, and const's carries the label "b = ".
+FMTS = {"x": "0", "y": "0", "epoch": "0", "b": "0.0#####", "a": "0.0#####", "ref": "0.0###"}
 # the panel's items carry their label in the number format, one cell each (xlopt.writers.panel)
-PANEL_FMTS = {"const": '"b = "General', "slope": '"a = "General', "lr": '"lr = "General',
+PANEL_FMTS = {"const": '"b = "0.0###;"b = -"0.0###', "slope": '"a = "0.0###;"a = -"0.0###',
+              "lr": '[>=0.001]"lr = "General;"lr = "0.0E+00',
               "true_b": '"true b "General', "true_a": '"true a "General',
               "panel_rmse": '[<0.001]"rmse "0.0E+00;[<1000]"rmse "0.00;"rmse "0.0E+00', "panel_epoch": '"epoch "0'}
 PANEL_ROWS = (30, 24)       # points: rows 1-2 hold the buttons and the watch line
@@ -99,7 +102,7 @@ def _formats(wb):
     for k, v in PANEL_FMTS.items():  # inputs (b, a, lr) keep their yellow; the rest is bold on blue
         base = inp if k in ("const", "slope", "lr") else {"bg_color": "#DDEBF7", "border": 1, "border_color": "#9BC2E6"}
         f["panel_" + k] = wb.add_format(dict(base, num_format=v, bold=k in ("const", "slope"), valign="vcenter",
-                                             **({} if base is inp else {"font_size": 10})))
+                                             **({} if k in ("const", "slope") else {"font_size": 10})))
     f["watch"] = wb.add_format({"italic": True, "font_size": 9, "text_wrap": True, "valign": "vcenter",
                                 "font_color": "#1F3864", "bg_color": "#F2F2F2", "border": 1, "border_color": "#BFBFBF"})
     f["target"] = wb.add_format({"bg_color": "#E2EFDA", "num_format": FMT_DEFAULT, "border": 1, "border_color": "#70AD47"})
@@ -216,6 +219,8 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
         fmt = f["state"] if c.what == "state" else _fmt(f, c.what)
         if c.address in panel_addresses(sheet):
             fmt = f["panel_" + c.what]
+        elif c.what in ("panel_epoch", "true_b", "true_a"):  # the charts' reference lines: plain numbers
+            fmt = f["ref"]
         ws.write_formula(c.address, c.formula, fmt, c.value)
     # labels under the totals and targets (the row below them when that is taken)
     _summary_labels(ws, f, sheet, n, {c.address for c in cells})
