@@ -14,7 +14,13 @@ strings of `saved` with, taken byte for byte from `original`,
 
 An edit that only writes cell values (what `xlopt click` does) changes none of these, so the file
 keeps them however many times it is saved; a saved-again file restores to the same parts.
+
+Two callers: `xlopt click` after its headless save, and the installed LibreOffice script
+(xlopt_lo.py) after the user's own File > Save in Calc (`restore_saved`, with the file's bytes as
+they were when Calc opened it).
 """
+import io
+import os
 import posixpath
 import re
 import zipfile
@@ -141,12 +147,15 @@ def _content_types(orig, new):
 
 
 def _read_all(path):
-    with zipfile.ZipFile(path) as z:
+    """[(ZipInfo, bytes)] of a zip given as a path, bytes or a binary file."""
+    with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as z:
         return [(i, z.read(i.filename)) for i in z.infolist()]
 
 
 def restore(original, saved, out):
-    """Write `out`: `saved` (LibreOffice's) with `original`'s VBA, drawings, buttons, charts, names."""
+    """Write `out`: `saved` (LibreOffice's) with `original`'s VBA, drawings, buttons, charts, names.
+
+    original: a path or the file's bytes; saved, out: paths."""
     orig_list, new_list = _read_all(original), _read_all(saved)
     orig = {i.filename: d for i, d in orig_list}
     new = {i.filename: d for i, d in new_list}
@@ -204,3 +213,19 @@ def restore(original, saved, out):
             if info.filename.startswith(KEPT_DIRS) and info.filename not in written:
                 z.writestr(info, data)
                 written.add(info.filename)
+
+
+LOCK_TIMEOUT_S = 30
+
+
+def restore_saved(original, path, lock_timeout_s=LOCK_TIMEOUT_S):
+    """Put `original`'s parts (bytes of the file as it was opened) back into `path`, a file LibreOffice
+    has just saved: under xlopt's workbook lock, through a temp file, keeping the saved file's
+    modification time (LibreOffice compares it before its next save of the open document)."""
+    from xlopt.core import locks
+    from xlopt.core.atomic import replacing
+    with locks.locked(path, lock_timeout_s, "workbook"):
+        st = os.stat(path)
+        with replacing(path, keep_suffix=True) as tmp:
+            restore(original, path, tmp)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
