@@ -11,6 +11,7 @@ set up) opens a built .xlsm as a user does, presses its buttons, saves it with t
 from the file (byte for byte against the built one, and each module's source read by pyOpenVBA).
 """
 import os
+import re
 import shutil
 import zipfile
 
@@ -124,7 +125,13 @@ def test_save_as_xlsm_keeps_them_too(office, built, tmp_path):
 
 def test_without_the_hook_calcs_own_save_loses_every_button(office, built, tmp_path):
     """The failure the hook repairs, recorded: "Save a Copy" (storeToURL) is not seen by the hook
-    (its event names no file), so its copy is LibreOffice's export as it is."""
+    (its event names no file), so its copy is LibreOffice's export as it is. What goes wrong there
+    (found by patching that export part by part): every VML button shape gets the same id
+    `shape_0`, so Calc drops them on load; with the ids made unique they come back, but with no
+    caption and no macro bound (its VML text is a bare <div>, its macro `xlopt_buttons.xlopt_run`),
+    so no repair of its VML short of the original parts would do. Its VBA project turns xlwings'
+    Dictionary class into `Option ClassModule` without the class attributes, and the workbook and
+    its sheets lose their code names."""
     copy = str(tmp_path / "copy.xlsm")
     doc = office.open(built)
     try:
@@ -133,6 +140,9 @@ def test_without_the_hook_calcs_own_save_loses_every_button(office, built, tmp_p
         doc.close(True)
     modules = vba_source(copy)
     assert "Option ClassModule" in modules["Dictionary"] and "VB_UserMemId" not in modules["Dictionary"]
+    with zipfile.ZipFile(copy) as z:
+        vml = [z.read(n).decode() for n in z.namelist() if n.endswith(".vml")]
+    assert vml and all(re.findall(r'<v:shape id="([^"]*)"', v) == ["shape_0", "shape_0"] for v in vml)
     doc = office.open(copy)
     try:
         assert all(controls(doc, sheet) == {} for sheet in sheets.SHEETS)

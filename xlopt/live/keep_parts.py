@@ -10,7 +10,10 @@ strings of `saved` with, taken byte for byte from `original`,
 - every part under xl/drawings/ (the chart anchors and the VML buttons), xl/charts/, xl/ctrlProps/
   and xl/media/, with their content types,
 - each sheet's <drawing>, <legacyDrawing> and <controls> elements and their relationships,
-- the workbook's <definedNames>.
+- the workbook's <definedNames>,
+- the code names (`<workbookPr codeName>`, each sheet's `<sheetPr codeName>`) that tie the VBA
+  project's document modules (ThisWorkbook, Sheet1, ...) to the workbook and its sheets; LibreOffice
+  drops them.
 
 An edit that only writes cell values (what `xlopt click` does) changes none of these, so the file
 keeps them however many times it is saved; a saved-again file restores to the same parts.
@@ -133,6 +136,28 @@ def _graft_sheet(orig_xml, orig_rels, new_xml, new_rels, n):
     return new_xml, rels_xml
 
 
+def _code_name(xml, tag):
+    m = re.search(rf"<{tag}\b[^>]*>", xml)
+    return _attr(m.group(0), "codeName") if m else None
+
+
+def _put_code_name(xml, tag, code, after):
+    """`xml` whose <tag> carries codeName="code"; when it has no <tag>, one is added right after the
+    first of the elements `after` that opens there (schema order)."""
+    if code is None or _code_name(xml, tag) is not None:
+        return xml
+    m = re.search(rf"<{tag}\b[^>]*?(/?)>", xml)
+    if m:
+        head = m.group(0)
+        cut = len(head) - len(m.group(1)) - 1
+        return xml[:m.start()] + head[:cut] + f' codeName="{code}"' + head[cut:] + xml[m.end():]
+    for before in after:
+        m = re.search(rf"<{before}\b[^>]*>", xml)
+        if m:
+            return xml[:m.end()] + f'<{tag} codeName="{code}"/>' + xml[m.end():]
+    return xml
+
+
 def _content_types(orig, new):
     kept = lambda tag: (_attr(tag, "PartName") or "").lstrip("/").startswith(KEPT_DIRS)  # noqa: E731
     new_tags = re.findall(r"<(?:Default|Override)\b[^>]*/>", new)
@@ -169,6 +194,7 @@ def restore(original, saved, out):
             continue
         sheet_xml, rels_xml = _graft_sheet(orig[opart].decode("utf-8"), orig.get(_rels_path(opart), b"").decode("utf-8"),
                                            new[npart].decode("utf-8"), new.get(_rels_path(npart), b"").decode("utf-8"), n)
+        sheet_xml = _put_code_name(sheet_xml, "sheetPr", _code_name(orig[opart].decode("utf-8"), "sheetPr"), ("worksheet",))
         replaced[npart] = sheet_xml.encode("utf-8")
         if rels_xml is not None:
             replaced[_rels_path(npart)] = rels_xml.encode("utf-8")
@@ -189,6 +215,8 @@ def restore(original, saved, out):
             wb_n = wb_n.replace("</sheets>", "</sheets>" + names.group(0), 1)
     else:
         wb_n = _DEFINED.sub("", wb_n)
+    if _code_name(wb_n, "workbookPr") is None and _code_name(wb_o, "workbookPr") is not None:
+        wb_n = _put_code_name(wb_n, "workbookPr", _code_name(wb_o, "workbookPr"), ("fileVersion", "workbook"))
     replaced["xl/workbook.xml"] = wb_n.encode("utf-8")
     if CT in orig and CT in new:
         replaced[CT] = _content_types(orig[CT].decode("utf-8"), new[CT].decode("utf-8")).encode("utf-8")
