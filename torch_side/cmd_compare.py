@@ -210,8 +210,7 @@ def write_sheet(path, df, sheet="compare", title=None, lock_timeout=None):
     chart = {"title": "accuracy by optimizer and schedule", "x_title": "optimizer",
              "y_title": "test accuracy", "data": (2, 1 + len(scheds), 2, 2 + len(opts)),
              "anchor": f"{chr(ord('A') + len(scheds) + 2)}2"}
-    with locks.locked(str(path), lock_timeout, "workbook"):  # the whole read-modify-write: a second writer waits
-        put_sheet(path, sheet, rows, chart)
+    put_sheet(path, sheet, rows, chart, lock_timeout)  # locked read-modify-write: a second writer waits
 
 
 def run(args):

@@ -28,6 +28,7 @@ from torch_side.cmd_train import train_recipe
 from torch_side.data import resolve_device
 from torch_side.recipes import RECIPES
 from torch_side.tta import accuracy_of, ensemble_preds
+from xlopt.core import locks
 
 __all__ = ["add_arguments", "main", "run", "markdown_table", "select", "SMOKE"]
 
@@ -43,7 +44,9 @@ def add_arguments(p):
     p.add_argument("--resume", action="store_true",
                    help="keep OUT/results.json's finished rows; continue unfinished runs from "
                    "their checkpoints")
-    p.add_argument("--workbook", help="also write the table as sheet 'reproduce' of this .xlsx")
+    p.add_argument("--workbook", help="also write the table as sheet 'reproduce' of this .xlsx (every "
+                   "other part of an existing one kept byte for byte; a new one if none is there)")
+    locks.add_argument(p)
     p.add_argument("--subset", type=int,
                    help="train on N random training images and test on N//6 (not full scale: "
                    "nothing goes to bench/results)")
@@ -155,29 +158,21 @@ def _plot(rows, path):
     plt.close(fig)
 
 
-def _write_workbook(path, rows):
-    """Add (or replace) a sheet 'reproduce' holding the table; written atomically."""
-    from openpyxl import Workbook, load_workbook
-    from xlopt.core.atomic import replacing
-    path = Path(path)
-    wb = load_workbook(path) if path.exists() else Workbook()
-    if not path.exists():
-        wb.remove(wb.active)
-    if "reproduce" in wb.sheetnames:
-        wb.remove(wb["reproduce"])
-    ws = wb.create_sheet("reproduce")
+def _write_workbook(path, rows, lock_timeout=None):
+    """Add (or replace) a sheet 'reproduce' holding the table, every other part of the workbook byte
+    for byte (torch_side.xlsx_sheet: under the workbook lock, atomically); a new file if none is there."""
+    from torch_side.xlsx_sheet import put_sheet
     cols = ["experiment", "epochs", "lesson_before", "lesson_after", "accuracy", "tta_accuracy",
             "ensemble_accuracy", "seconds_per_epoch", "images_per_second", "device", "note"]
-    ws.append(cols)
+    table = [cols]
     for n in [n for n in RECIPES if n not in SMOKE or n in rows]:
         r, row = RECIPES[n], rows.get(n, {})
         les = _lesson(r).get("accuracy", (None, None))
-        ws.append([n, r.epochs * r.learners, les[0], les[1], row.get("accuracy"),
-                   row.get("tta_accuracy"), row.get("ensemble_accuracy"),
-                   row.get("seconds_per_epoch"), row.get("images_per_second"),
-                   row.get("device_name", "unmeasured"), r.note])
-    with replacing(path, keep_suffix=True) as tmp:
-        wb.save(tmp)
+        table.append([n, r.epochs * r.learners, les[0], les[1], row.get("accuracy"),
+                      row.get("tta_accuracy"), row.get("ensemble_accuracy"),
+                      row.get("seconds_per_epoch"), row.get("images_per_second"),
+                      row.get("device_name", "unmeasured"), r.note])
+    put_sheet(path, "reproduce", table, lock_timeout=lock_timeout, new=True)
 
 
 def _load(path):
@@ -292,7 +287,7 @@ def run(args):
     if not todo:
         _save(out, rows, device)
     if args.workbook:
-        _write_workbook(args.workbook, rows)
+        _write_workbook(args.workbook, rows, getattr(args, "lock_timeout", None))
     print(markdown_table(rows, names, reasons=failed))
     return rows
 

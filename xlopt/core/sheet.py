@@ -129,6 +129,13 @@ class Sheet:
         out += [t.name for t in self.targets] + [e.name for e in self.extras]
         return tuple(out)
 
+    @property
+    def reset_restores(self):
+        """The names Reset writes whatever they held, so a bad value there is what Reset is for:
+        the top, the targets, and lr (a sheet whose Reset leaves lr alone types its default lr
+        when the cell holds no usable number)."""
+        return ("const", "slope", "lr") + tuple(t.name for t in self.targets)
+
     def target(self, name):
         for t in self.targets:
             if t.name == name:

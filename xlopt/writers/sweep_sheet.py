@@ -13,7 +13,8 @@ controls, LibreOffice rewrites every part), so the new sheet is grafted into the
    charts, VBA (vbaProject.bin), buttons (VML, ctrlProps) and the other sheets stay as they are.
    docProps/app.xml's list of sheet titles is not updated (Excel and LibreOffice do not read it).
 
-The file is written to a temp file beside it and moved into place.
+It is written through xlopt.core.zip_parts: under the workbook lock (a second writer waits, then
+adds to what the first one saved), to a temp file beside it that is moved into place.
 """
 import io
 import math
@@ -24,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from xlopt.core.atomic import replacing
+from xlopt.core import zip_parts
 from xlopt.core.errors import BadInput
 from xlopt.writers.charts import colour, explicit
 from xlopt.writers.sweep_plot import panels
@@ -331,10 +332,15 @@ def _targets(rels_xml, base):
 
 def graft(target_bytes, new_bytes, name):
     """The target workbook (bytes) with sheet `name` from `new_bytes` added or replaced."""
-    src = zipfile.ZipFile(io.BytesIO(target_bytes))
+    return zip_parts.rewrite(target_bytes, graft_changes(zip_parts.read(io.BytesIO(target_bytes)), new_bytes, name))
+
+
+def graft_changes(parts, new_bytes, name):
+    """The changes ({part: bytes, or None to remove}) that add or replace sheet `name` of the
+    workbook whose parts are `parts` with the one sheet of `new_bytes` (zip_parts.update's edit)."""
     new = zipfile.ZipFile(io.BytesIO(new_bytes))
-    parts = {i.filename: src.read(i.filename) for i in src.infolist()}
-    infos = {i.filename: i for i in src.infolist()}
+    parts = dict(parts)
+    changes = {}
     wb = parts["xl/workbook.xml"].decode("utf-8")
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     ct = parts["[Content_Types].xml"].decode("utf-8")
@@ -358,6 +364,7 @@ def graft(target_bytes, new_bytes, name):
                     removed.append(r)
         for p in removed:
             parts.pop(p, None)
+            changes[p] = None
             ct = re.sub(rf'<Override\b[^>]*PartName="/{re.escape(p)}"[^>]*/>', "", ct)
     names = set(parts)
     sheet_part = f"xl/worksheets/sheet{_next(names, 'xl/worksheets', 'sheet', 'xml')}.xml"
@@ -409,33 +416,16 @@ def graft(target_bytes, new_bytes, name):
     else:
         rels = re.sub(rf'(<Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*\bTarget=")[^"]+"', rf'\g<1>{target}"', rels)
         rels = re.sub(rf'(<Relationship\b[^>]*\bTarget=")[^"]+("[^>]*\bId="{re.escape(rid)}")', rf'\g<1>{target}\2', rels)
-    parts["xl/workbook.xml"] = wb.encode("utf-8")
-    parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
-    parts["[Content_Types].xml"] = ct.encode("utf-8")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for fname, data in parts.items():
-            info = infos[fname]
-            zi = zipfile.ZipInfo(fname, date_time=info.date_time)
-            zi.compress_type, zi.external_attr = info.compress_type, info.external_attr
-            z.writestr(zi, data)
-        for fname, data in add.items():
-            zi = zipfile.ZipInfo(fname, date_time=(2024, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(zi, data)
-    return out.getvalue()
+    changes["xl/styles.xml"] = parts["xl/styles.xml"]
+    changes["xl/workbook.xml"] = wb.encode("utf-8")
+    changes["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
+    changes["[Content_Types].xml"] = ct.encode("utf-8")
+    changes.update(add)
+    return changes
 
 
-def add_to(path, r):
-    """Add or replace sheet sweep_SHEET in the workbook at `path` (atomically)."""
+def add_to(path, r, lock_timeout_s=None):
+    """Add or replace sheet sweep_SHEET in the workbook at `path` (under its lock, atomically)."""
     check_target(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    out = graft(data, render(r), sheet_name(r))
-    try:
-        with replacing(path, keep_suffix=True) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(out)
-    except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror or e}") from None
-    return path
+    sheet = render(r)
+    return zip_parts.update(path, lambda parts: graft_changes(parts, sheet, sheet_name(r)), lock_timeout_s)

@@ -82,6 +82,12 @@ INTRO = [
     ("Carry mode of this file: {carry}. 'lesson' takes const/slope from the inputs of the last row "
      "(lastconst, lastslope), as the lesson's macros do, so the last row's update is dropped; 'full' "
      "takes the last row's new b and new a (lastnewconst, lastnewslope).", ""),
+    ("Buttons that do nothing: the buttons are macros, and the office runs them only when allowed. "
+     "LibreOffice Calc: its default macro security (High) runs no macro of a file outside a Trusted "
+     "File Location, silently; set Tools > Options > LibreOffice > Security > Macro Security to Medium "
+     "and reopen the file (answer Enable Macros), or add this file's folder under Trusted Sources; "
+     "the buttons also need `xlopt install-libreoffice` once. Excel: click Enable Content (a "
+     "downloaded file: Properties > Unblock first).", ""),
     ("", ""),
     ("Reading a sheet", "head"),
     ("Rows 1-2: the panel (buttons, b, a, lr, the betas, the true b and a, rmse, the epoch count, what "
