@@ -51,7 +51,7 @@ def direct(name, x, y, top):
             c1, c2 = 1 - b1 ** step, math.sqrt(1 - b2 ** step)
             b, a = b - lr / c1 * m[0] / (math.sqrt(s[0]) / c2 + eps), a - lr / c1 * m[1] / (math.sqrt(s[1]) / c2 + eps)
         elif name == "lion":
-            b1, b2, wd = top["mom"], top["mom2"], top["wd"]
+            b1, b2, wd = top["mom"], top["beta2"], top["wd"]
             c = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
             sgn = [(v > 0) - (v < 0) for v in c]
             b, a = b * (1 - lr * wd) - lr * sgn[0], a * (1 - lr * wd) - lr * sgn[1]

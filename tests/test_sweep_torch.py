@@ -15,7 +15,7 @@ from torch_side.cmd_sweep import TorchOps  # noqa: E402
 GRIDS = {"basic": "lr=1e-5..1e-2:6:log", "momentum": "lr=1e-5..1e-2:5:log,mom=0.5,0.9",
          "rmsprop": "lr=1e-3..3:5:log,sqr_mom=0.8,0.9", "adam": "lr=1e-3..30:6:log,mom=0.5,0.9",
          "adam_ann": "lr=1e-2..30:5:log,sqr_mom=0.9,0.95", "nesterov": "lr=1e-5..1e-2:5:log,mom=0.5,0.9",
-         "adam_bc": "lr=1e-3..3:5:log,eps=1e-8,1e-3", "lion": "lr=1e-3..1:5:log,mom2=0.9,0.99"}
+         "adam_bc": "lr=1e-3..3:5:log,eps=1e-8,1e-3", "lion": "lr=1e-3..1:5:log,beta2=0.9,0.99"}
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

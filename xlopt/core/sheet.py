@@ -9,9 +9,12 @@ the top of an epoch, data starts at row 4, the row after the data holds the summ
 import re
 from dataclasses import dataclass, field
 
+from xlopt.core import names as excel_names
+
 FIRST_ROW = 4
 LOG_ROWS = 500  # epochs the sheet's log keeps (the lesson's own rmses is C38:C106); Run keeps the latest
 KIND_NAME = "sheetkind"  # the sheet-scoped name a built workbook carries: ="adam"
+BETAS = ("mom", "sqr_mom", "beta2")  # the hyper-parameters that are betas: each must be in [0, 1)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,10 @@ class Sheet:
     new_b: str = "new_b"
     new_a: str = "new_a"
     rmse_key: str = "rmse"
+
+    def __post_init__(self):
+        """A definition whose names Excel would refuse (read as a cell, say) fails to import."""
+        excel_names.check([*self.names(1), KIND_NAME], f"sheet definition {self.name!r}")
 
     # --- what the buttons touch ------------------------------------------------------------------
     @property

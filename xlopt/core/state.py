@@ -11,6 +11,7 @@ from xlopt.core import buttons, sheets
 from xlopt.core.atomic import write_text
 from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.errors import BadInput
+from xlopt.core.sheet import BETAS
 
 FORMAT = "xlopt-state"
 VERSION = 1
@@ -49,7 +50,7 @@ def from_dict(d, where="state"):
         if isinstance(lr, (int, float)) and not lr > 0:
             raise BadInput(f"{where}: lr is {lr!r}; lr must be a finite number > 0 (the sheets never make "
                            "another) - fix the value, or delete the file to start from Reset")
-        for k in ("mom", "sqr_mom"):
+        for k in BETAS:
             v = inputs.get(k)
             if isinstance(v, (int, float)) and not 0 <= v < 1:
                 raise BadInput(f"{where}: {k} (a beta) is {v!r}; it must be a number in [0, 1) - fix the "

@@ -14,6 +14,7 @@ from xlopt.core import buttons, sheets
 from xlopt.core.cells import cells_of
 from xlopt.core.engine import Data, MemoryBook, blame_data, default_inputs
 from xlopt.core.errors import BadInput, Diverged
+from xlopt.core.sheet import BETAS
 
 BUTTONS = ("run", "reset")
 
@@ -79,6 +80,9 @@ def read_inputs(book, lenient=()):
             values[name] = [_number(book, name, x, i) for i, x in enumerate(v)]
         else:
             values[name] = _number(book, name, v, positive=(name == "lr"))
+            if name in BETAS and not 0 <= values[name] < 1:
+                raise BadInput(f"{where(book, name)} holds {v!r}; {name} is a beta and must be a number in "
+                               "[0, 1): type one such as 0.9 there")
     columns = []
     for name in ("data_x", "data_y"):
         if not book.has(name):
