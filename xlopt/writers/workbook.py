@@ -21,7 +21,7 @@ INSTRUCTIONS = "instructions"
 DATA = "data"
 DATA_FIRST_ROW = 5          # the data sheet's x, y start in B5, C5
 CREATED = datetime.datetime(2024, 1, 1)  # fixed document date: builds are byte for byte repeatable
-CHART_COL = "Q"             # charts from Q5 down; Q1:S3 is kept free for the Run/Reset buttons
+CHART_COL = "Q"             # charts from Q5 down, right of the widest sheet's columns
 
 # Number formats: General for every computed value (it shows significant digits that fit the
 # column and switches to scientific notation, so converged gradients read 1.2E-09, not 0.00, and
@@ -69,8 +69,7 @@ INTRO = [
     ("", ""),
     ("The buttons (in the .xlsm; headless: xlopt click)", "head"),
     ("Run and Reset sit at the top left of every optimizer sheet (A1:B2). If pressing them does "
-     "nothing, macros are disabled: in Excel enable content (or unblock the downloaded file); in "
-     "LibreOffice set Tools > Options > Security > Macro Security to Medium and reopen the file.", ""),
+     "nothing, macros are disabled: see 'Buttons that do nothing' below.", ""),
     ("Reset puts const = slope = 1 back, sets the starting averages (0 for momentum, 10000 for the "
      "squared gradients) and runs the sheet's warm-up passes, clears the log, and leaves the values "
      "this file opens with.", ""),
