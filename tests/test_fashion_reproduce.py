@@ -106,6 +106,28 @@ def test_reproduce_tiny_end_to_end_then_resume_skips_it(tmp_path, capsys, monkey
     assert json.loads((out / "results.json").read_text())["rows"]["tiny"] == row
 
 
+def test_bare_reproduce_lists_the_experiments_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    def no_training(*a, **k):
+        raise AssertionError("a bare reproduce trained something")
+    monkeypatch.setattr(cmd_reproduce, "train_recipe", no_training)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["reproduce"]) == 0
+    out = capsys.readouterr().out
+    assert "--all for every one" in out and "CPU estimate" in out
+    assert "lesson-erase-50ep" in out and "hires-20ep" in out and "tiny" not in out
+    assert list(tmp_path.iterdir()) == []  # no runs/, no bench/results in the current folder
+
+
+def test_reproduce_epochs_override_is_a_smoke_run_under_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["reproduce", "--only", "tiny", "--epochs", "1", "--subset", "600",
+                     "--device", "cpu", "--no-progress", "--out", "o"]) == 0
+    row = json.loads((tmp_path / "o" / "results.json").read_text())["rows"]["tiny"]
+    assert row["epochs"] == 1 and not row["full_scale"] and "--epochs 1" in row["command"]
+    assert [p.name for p in (tmp_path / "o" / "bench").iterdir()][0].endswith("-tiny-subset.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
 def test_reproduce_ensemble_of_two_learners(tmp_path, monkeypatch):
     from torch_side import recipes
     monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.replace(RECIPES["tiny"], learners=2,
