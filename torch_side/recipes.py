@@ -26,10 +26,13 @@ from torch_side.callbacks import (BatchTransformCB, DeviceCB, MetricsCB, MixedPr
                                   NaNGuardCB, ProgressCB, RecorderCB, accuracy)
 from torch_side.learner import Learner
 from torch_side.models import MODELS, get_model
-from torch_side.opt_choices import opt_func, sched_cbs
+from torch_side.opt_choices import _DECOUPLED, opt_func, sched_cbs
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "build_learner", "UnknownRecipeError",
+__all__ = ["Recipe", "RECIPES", "WD_OPTS", "get_recipe", "build_learner", "UnknownRecipeError",
            "lesson_recipe"]
+
+
+WD_OPTS = ("adamw", *_DECOUPLED)  # the optimizers a recipe's (decoupled) weight decay reaches
 
 
 class UnknownRecipeError(ValueError):
@@ -186,7 +189,7 @@ def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
         cbs.append(ProgressCB())
     loss = partial(F.cross_entropy, label_smoothing=recipe.label_smoothing)
     learn = Learner(model, dls, loss_func=loss, lr=recipe.lr, cbs=cbs + list(extra_cbs),
-                    opt_func=opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.))
+                    opt_func=opt_func(recipe.opt, wd=recipe.wd if recipe.opt in WD_OPTS else 0.))
     # The recorder needs to know which momentum-like field the optimizer has.
     probe = learn.opt_func([torch.nn.Parameter(torch.zeros(1))], recipe.lr)
     recorder = RecorderCB(**_recorder_fns(probe))
