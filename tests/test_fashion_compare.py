@@ -172,3 +172,21 @@ def test_protocol_bad_input_is_one_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_plot_tells_overlapping_curves_apart(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from torch_side.cmd_compare import plot
+    same = [2.3 - 0.01 * i for i in range(50)]
+    saved = {}
+    orig = plt.Figure.savefig
+    plt.Figure.savefig = lambda fig, path, **k: saved.setdefault("fig", fig)
+    try:
+        plot({("adam", "constant", "default"): same, ("adamw", "constant", "default"): same},
+             ["constant"], tmp_path / "c.png")
+    finally:
+        plt.Figure.savefig = orig
+    a, b = saved["fig"].axes[0].get_lines()
+    assert a.get_color() != b.get_color() and a.get_linestyle() != b.get_linestyle()
+    assert a.get_marker() != b.get_marker()

@@ -210,3 +210,18 @@ def test_teaching_commands_bad_input(tmp_path, capsys, monkeypatch, cmd, args, m
     assert cli.main([cmd, *args]) == 2
     assert message in _err(capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_plot_marks_smoke_runs_and_starts_near_the_data(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    saved = {}
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **k: saved.setdefault("fig", fig))
+    rows = {"lesson-resnet": {"accuracy": 0.929, "full_scale": True, "train_images": 60000, "epochs": 5},
+            "tiny": {"accuracy": 0.58, "full_scale": False, "train_images": 600, "epochs": 2}}
+    cmd_reproduce._plot(rows, tmp_path / "r.png")
+    ax = saved["fig"].axes[0]
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(58)
+    assert any("smoke run" in t.get_text() for t in ax.get_legend().get_texts())
+    assert any("smoke: 600 img" in t.get_text() for t in ax.texts)
+    assert 50 < ax.get_ylim()[0] <= 58

@@ -17,6 +17,7 @@ __all__ = [
     "accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "BaseSchedCB",
     "BatchSchedCB", "EpochSchedCB", "RecorderCB", "SingleBatchCB", "CapturePreds",
     "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds", "HasLearnCB",
+    "smooth", "suggest_lr", "plot_lr_find",
 ]
 
 
@@ -409,17 +410,59 @@ class LRFinderCB(Callback):
             raise CancelFitException()
         self.sched.step()
 
-    def plot(self, path=None):
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 3))
-        ax.plot(self.lrs, self.losses)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
+    def suggestion(self):
+        """``(lr, smoothed loss there)``: a tenth of the lr where the smoothed loss is lowest
+        (the lesson's rule of thumb), or None before any batch."""
+        return suggest_lr(self.lrs, self.losses)
+
+    def plot(self, path=None, title="lr_find"):
+        """Raw and smoothed loss against the lr (log scale), the suggestion marked."""
+        return plot_lr_find(self.lrs, self.losses, path=path, title=title)
+
+
+def smooth(values, beta=0.9):
+    """Exponential moving average with Adam's bias correction, so it starts at the data."""
+    out, avg = [], 0.
+    for i, v in enumerate(values):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** (i + 1)))
+    return out
+
+
+def suggest_lr(lrs, losses, beta=0.9):
+    """The lesson's rule of thumb on the smoothed curve: a tenth of the lr at its minimum.
+    Returns ``(lr, smoothed loss at the nearest recorded lr)``, or None without data."""
+    if not lrs:
+        return None
+    sm = smooth(losses, beta)
+    i = min(range(len(sm)), key=sm.__getitem__)
+    lr = lrs[i] / 10
+    j = min(range(len(lrs)), key=lambda k: abs(math.log(lrs[k]) - math.log(lr)))
+    return lr, sm[j]
+
+
+def plot_lr_find(lrs, losses, path=None, title="lr_find"):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(lrs, losses, color="0.75", lw=0.8, label="loss per batch")
+    sm = smooth(losses)
+    ax.plot(lrs, sm, color="C0", lw=1.6, label="smoothed")
+    sug = suggest_lr(lrs, losses)
+    if sug is not None:
+        lr, loss = sug
+        i = min(range(len(sm)), key=sm.__getitem__)
+        ax.plot([lrs[i]], [sm[i]], "v", color="C3", label=f"lowest smoothed loss, lr {lrs[i]:.2g}")
+        ax.plot([lr], [loss], "o", color="C2", ms=8, label=f"suggestion: a tenth, lr {lr:.2g}")
+        ax.axvline(lr, color="C2", ls="--", lw=0.8)
+        lo, hi = min(min(sm), min(losses)), max(sm[: i + 1])
+        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), max(hi, sm[0]) + 0.3 * (hi - lo + 1e-9))
+    ax.set(xscale="log", xlabel="learning rate (log scale)", ylabel="training loss", title=title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+        plt.close(fig)
+    return fig
 
 
 def lr_find(learn, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,

@@ -165,6 +165,9 @@ def markdown_table(rows, names=None, reasons=None):
 
 
 def _plot(rows, path):
+    """Lesson (after its fix) against ours, per experiment. A run that is not full scale (a
+    --subset, --epochs or --bs smoke run) is hatched and labelled, since it cannot be compared
+    with the lesson's full-data figures; the y axis starts just below the lowest bar."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -176,15 +179,28 @@ def _plot(rows, path):
         vals = [a if a is not None else b for b, a in les.values()]
         vals = [v for v in vals if v is not None]
         lesson.append(100 * max(vals) if vals else float("nan"))
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 4))
     xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], lesson, 0.4, label="lesson (after fix)")
-    ax.bar([x + 0.2 for x in xs], ours, 0.4, label="ours")
+    ax.bar([x - 0.2 for x in xs], lesson, 0.4, color="C0")
+    full = [bool(rows[n].get("full_scale")) for n in names]
+    for x, v, f, n in zip(xs, ours, full, names):
+        ax.bar(x + 0.2, v, 0.4, color="C1", hatch=None if f else "//", edgecolor=None if f else "k")
+        r = rows[n]
+        ax.annotate(f"{v:.1f}" + ("" if f else f"\nsmoke: {r.get('train_images')} img,\n"
+                                               f"{r.get('epochs')} ep"),
+                    (x + 0.2, v), ha="center", va="bottom", fontsize=6)
+    from matplotlib.patches import Patch
+    handles = [Patch(color="C0", label="lesson (after its fix)"), Patch(color="C1", label="ours")]
+    if not all(full):
+        handles.append(Patch(facecolor="C1", hatch="//", edgecolor="k",
+                             label="ours, smoke run (subset or fewer epochs: not comparable)"))
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
-    lo = min([v for v in ours + lesson if v == v] + [90])
-    ax.set_ylim(lo - 1, 100)
+    vals = [v for v in ours + lesson if v == v]
+    lo = min(vals) if vals else 90
+    ax.set_ylim(max(0, lo - 2), 100)
     ax.set_ylabel("test accuracy %")
-    ax.legend()
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3,
+              frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -79,7 +79,10 @@ def _show_batch(args):
     learn = _learner(recipe, args)
     _agg()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig = show(learn, n=args.n, labels=CLASSES, path=out)
+    aug = ", ".join(recipe.augment) or "none"
+    title = (f"{recipe.name}: augmentation {aug}" + (f" (one random draw per {recipe.augment_mode})"
+                                                      if recipe.augment else ""))
+    fig = show(learn, n=args.n, labels=CLASSES, path=out, title=title)
     print(f"{out}: {len(fig.xb)} training images of recipe {recipe.name}, augment "
           f"{list(recipe.augment) or 'none'} (one draw per {recipe.augment_mode})")
 
@@ -98,17 +101,12 @@ def _lr_find(args):
     learn.cbs = [cb for cb in learn.cbs if type(cb).__name__ != "NaNGuardCB"]
     lrs, losses = learn.lr_find(start_lr=args.start_lr, gamma=args.gamma)
     _agg()
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(lrs, losses)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="loss", title=f"lr_find: {recipe.name}")
-    fig.tight_layout()
+    from torch_side.callbacks import plot_lr_find, suggest_lr
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    best = lrs[int(np.argmin(losses))] if losses else float("nan")
-    print(f"{out}: {len(lrs)} steps from lr {lrs[0]:.2g} to {lrs[-1]:.2g}; lowest loss "
-          f"{min(losses):.3f} at lr {best:.2g} (pick about a tenth of that)")
+    plot_lr_find(lrs, losses, path=out, title=f"lr_find: {recipe.name} ({recipe.model})")
+    lr, _ = suggest_lr(lrs, losses)
+    print(f"{out}: {len(lrs)} steps from lr {lrs[0]:.2g} to {lrs[-1]:.2g}; smoothed loss lowest "
+          f"at lr {10 * lr:.2g}; suggested lr {lr:.2g} (a tenth of that, marked on the plot)")
 
 
 def _lr_find_args(p):
