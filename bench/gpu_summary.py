@@ -46,6 +46,15 @@ def main(work):
                        f"{_pct(r.get('tta_accuracy'))} | {_pct(r.get('ensemble_accuracy'))} | "
                        f"{target} | {r.get('seconds_per_epoch', '')} | {r['train_images']} | "
                        f"{r.get('device_name', '')} |")
+    for f in sorted(work.glob("variants/*/metrics.json")):
+        r = json.loads(f.read_text())
+        best = max(v for v in (r.get("accuracy"), r.get("tta_accuracy")) if v is not None)
+        t = TARGETS.get(r["recipe"])
+        target = "" if t is None else f"{_pct(t)}: {'met' if best >= t else 'NOT met'}"
+        out.append(f"| {f.parent.name} (variant of {r['recipe']}) | {r['seed']} | {r['epochs']} | "
+                   f"{_pct(r.get('accuracy'))} | {_pct(r.get('tta_accuracy'))} |  | {target} | "
+                   f"{r.get('seconds_per_epoch', '')} | {r['train_images']} | "
+                   f"{r.get('device_name', r['device'])} |")
     print("\n".join(out))
 
 

@@ -4,7 +4,7 @@
 #
 #   bash bench/gpu_table.sh                       # OUT=runs/gpu-<date>, every step
 #   TINY=1 bash bench/gpu_table.sh                # a CPU dry run: 600 images, 1 epoch a row
-#   OUT=/tmp/o BUDGET=400 bash bench/gpu_table.sh # skip steps that would start after 400 s
+#   OUT=/tmp/o DEADLINE=450 bash bench/gpu_table.sh # all done (and packed) within 450 s
 #
 # OUT gets at most six files (the device tool brings back eight): summary.md (every row, as it
 # lands), nvidia-smi.txt, run.log, results.tar.gz (speed and optim JSONs, reproduce's
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu-$(date +%F)}
 WORK=${WORK:-runs/gpu-work}
 PY=${PY:-python3}
-BUDGET=${BUDGET:-100000}   # seconds: a step is skipped when this much has passed
+DEADLINE=${DEADLINE:-100000}  # seconds: every step ends by then (cut short), later ones are skipped
 T0=$SECONDS
 mkdir -p "$OUT" "$WORK"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -32,11 +32,13 @@ pack() {  # the summary and one tarball, rewritten after every step
     "$PY" bench/gpu_summary.py "$WORK" > "$OUT/summary.md.tmp" 2>/dev/null && mv "$OUT/summary.md.tmp" "$OUT/summary.md"
     tar czf "$OUT/results.tar.gz.tmp" --exclude='*.pt' -C "$WORK" . 2>/dev/null && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
 }
-step() {  # step NAME SECONDS_LIMIT COMMAND...: run unless the budget is spent, then pack
+step() {  # step NAME SECONDS_LIMIT COMMAND...: run within its limit and the DEADLINE, then pack
     local name=$1 limit=$2; shift 2
     local used=$((SECONDS - T0))
-    if (( used >= BUDGET )); then echo "== skip $name (budget spent: ${used}s)"; return; fi
-    echo "== $name (at ${used}s)"
+    local left=$((DEADLINE - used))
+    if (( left < 20 )); then echo "== skip $name (deadline: ${used}s used)"; return; fi
+    (( limit > left )) && limit=$left
+    echo "== $name (at ${used}s, up to ${limit}s)"
     timeout "$limit" "$@" || echo "== $name ended with status $?"
     pack
 }
@@ -46,6 +48,13 @@ repro() {  # repro SEED NAME,NAME...: reproduce rows into WORK/seed-SEED (resuma
         --out "$WORK/seed-$1" --no-progress $SMALL
 }
 export -f repro
+variant() {  # variant NAME RECIPE OPTIONS...: one recipe with overrides, into WORK/variants/NAME
+    local name=$1 recipe=$2; shift 2
+    # shellcheck disable=SC2086
+    "$PY" -m torch_side.cli train --recipe "$recipe" --device "$DEV" --no-progress \
+        --out "$WORK/variants/$name" "$@" $SMALL
+}
+export -f variant
 ( while sleep 20; do pack; done ) & PACKER=$!
 trap 'kill $PACKER 2>/dev/null; pack' EXIT
 
@@ -54,10 +63,12 @@ step "speed: the 1.23M ResNet at bs 1024, eager" 120 \
     --out "$WORK/speed" --tag bs1024
 step "ours, 5 epochs" 200 bash -c 'repro "$@"' repro 42 hires-5ep,ours-5ep,resnet-5ep
 step "ours, 20 epochs" 300 bash -c 'repro "$@"' repro 42 hires-20ep,ours-20ep
-step "optimizer step times" 90 "$PY" bench/optim_speed.py --device "$DEV" --steps 20 --repeats 3 \
-    --out "$WORK/speed"
+step "a 5-epoch variant: hires-5ep with crop+flip" 60 \
+    bash -c 'variant "$@"' variant hires-5ep-cropflip hires-5ep --augment crop,flip
 step "the lesson's 5-epoch rows" 200 \
     bash -c 'repro "$@"' repro 42 lesson-resnet,lesson-conv,lesson-deep-conv,lesson-wide,lesson-gap-wide,lesson-gap,lesson-gap-stem
+step "optimizer step times" 90 "$PY" bench/optim_speed.py --device "$DEV" --steps 20 --repeats 3 \
+    --out "$WORK/speed"
 step "ours, second seed" 200 bash -c 'repro "$@"' repro 0 hires-5ep,hires-20ep
 step "speed: the 1.23M ResNet at bs 1024, torch.compile" 150 \
     "$PY" bench/train_speed.py --recipe lesson-resnet --device "$DEV" --bs "$BS" "${SPEED[@]}" \

@@ -212,6 +212,8 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     if ckpt.resumed_from is not None:
         say(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
     summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
+               "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                               else f"{device.type} CPU, {torch.get_num_threads()} threads"),
                "epochs": recipe.epochs, "epochs_this_run": trained,
                "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
                "batch_size": recipe.bs, "seed": seed, "seconds": round(seconds, 2)}
