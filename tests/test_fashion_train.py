@@ -209,3 +209,28 @@ def test_new_options_refuse_bad_values(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_every_option_of_every_command_has_help_and_defaults_say_where_they_come_from(capsys):
+    import argparse
+    import importlib
+
+    from torch_side.cli import COMMANDS
+    from torch_side.recipes import RECIPES
+    for name, (mod, _) in COMMANDS.items():
+        m, _, attr = mod.partition(":")
+        module = importlib.import_module(m)
+        p = argparse.ArgumentParser()
+        (getattr(module, attr) if attr else module).add_arguments(p)
+        assert [a.dest for a in p._actions if not a.help] == [], name
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: the recipe's, see the table below)" in out and "(default adamw)" not in out
+    for r in RECIPES.values():  # the table shows each recipe's own settings
+        assert any(line.split()[:4] == [r.name, r.model, str(r.epochs), f"{r.lr:g}"]
+                   for line in out.splitlines()), r.name
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    top = capsys.readouterr().out
+    assert "torch-side reproduce" in top and "compare" in top and "one sub-command per module" not in top

@@ -260,7 +260,8 @@ def _run(items, args, out, on_result, log):
                       {"row": _fail_row(dict(items)[name], res["failed"]), "losses": [], "history": []},
                       cached)
         dist_grid.run_grid(items, trial, dist_grid.TrialStore(out / "trials"), cb,
-                           workers=args.workers, address=args.ray_address, log=log)
+                           workers=args.workers, address=args.ray_address, log=log,
+                           threads=args.threads)
     else:
         for name, spec in items:
             on_result(name, trial({**spec, "progress": not args.no_progress}), False)

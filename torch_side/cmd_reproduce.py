@@ -61,7 +61,8 @@ def add_arguments(p):
     p.add_argument("--subset", type=int,
                    help="train on N random training images and test on N//6 (not full scale: "
                    "nothing goes to bench/results)")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42,
+                   help="seeds each run's weights, batches and augmentation (default: %(default)s)")
     p.add_argument("--bench-dir", help="where each row's JSON lands (default OUT/bench)")
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
     p.add_argument("--compile", action="store_true", help="torch.compile each model (GPU)")

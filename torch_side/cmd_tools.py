@@ -30,19 +30,22 @@ CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
 
 
 def _common(p, out_help, subset=None):
-    p.add_argument("--recipe", default="lesson-resnet", help=f"one of: {', '.join(RECIPES)}")
-    p.add_argument("--model", help=f"override the model, one of: {', '.join(MODELS)}")
-    p.add_argument("--augment", help="override the augmentation: crop,flip,erase,copy or none")
-    p.add_argument("--augment-mode", choices=MODES, help="a draw per 'batch' or per 'item'")
-    p.add_argument("--bs", type=int, help="override the batch size")
-    p.add_argument("--lr", type=float, help="override the peak learning rate")
-    p.add_argument("--epochs", type=int, help="override the epoch count")
-    p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer")
-    p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule")
+    rec = "default: the recipe's; `torch-side train --help` lists every recipe's settings"
+    p.add_argument("--recipe", default="lesson-resnet",
+                   help=f"the settings to use, one of: {', '.join(RECIPES)} (default: %(default)s)")
+    p.add_argument("--model", help=f"the network, one of: {', '.join(MODELS)} ({rec})")
+    p.add_argument("--augment", help=f"the augmentation: crop,flip,erase,copy or none ({rec})")
+    p.add_argument("--augment-mode", choices=MODES, help=f"a draw per 'batch' or per 'item' ({rec})")
+    p.add_argument("--bs", type=int, help=f"images per batch ({rec})")
+    p.add_argument("--lr", type=float, help=f"the peak learning rate ({rec})")
+    p.add_argument("--epochs", type=int, help=f"epochs ({rec})")
+    p.add_argument("--opt", choices=OPTIMIZERS, help=f"the optimizer ({rec})")
+    p.add_argument("--sched", choices=SCHEDULERS, help=f"the schedule ({rec})")
     p.add_argument("--subset", type=int, default=subset,
                    help=f"training images to use (default {subset or 'all'})")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42,
+                   help="seeds the weights, batches and --subset draw (default: %(default)s)")
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
     p.add_argument("--out", required=True, help=out_help)
 
@@ -111,7 +114,8 @@ def _lr_find(args):
 
 def _lr_find_args(p):
     _common(p, "the PNG to write", subset=6000)
-    p.add_argument("--start-lr", type=float, default=1e-5)
+    p.add_argument("--start-lr", type=float, default=1e-5,
+                   help="the first batch's lr, multiplied by --gamma each batch (default 1e-5)")
     p.add_argument("--gamma", type=float, default=1.3, help="lr growth per batch (default 1.3)")
 
 
