@@ -190,3 +190,14 @@ def test_compare_plot_tells_overlapping_curves_apart(tmp_path):
     a, b = saved["fig"].axes[0].get_lines()
     assert a.get_color() != b.get_color() and a.get_linestyle() != b.get_linestyle()
     assert a.get_marker() != b.get_marker()
+
+
+def test_tune_grid_is_the_same_log_grid_for_every_cell():
+    from torch_side.cmd_compare import LR_RANGE, WD_RANGE, tune_grid
+    assert tune_grid("lr", 5) == [(1e-4, None), (1e-3, None), (1e-2, None), (1e-1, None), (1.0, None)]
+    pts = tune_grid("lr,wd", 4)
+    assert len(pts) == 4 and pts == tune_grid("lr,wd", 4)  # fixed: every cell gets these points
+    assert all(LR_RANGE[0] <= lr <= LR_RANGE[1] and WD_RANGE[0] <= wd <= WD_RANGE[1] for lr, wd in pts)
+    assert len({lr for lr, _ in pts}) == 4 and len({wd for _, wd in pts}) == 4
+    with pytest.raises(ValueError, match="--budget must be a positive integer"):
+        tune_grid("lr", 0)

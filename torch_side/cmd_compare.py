@@ -525,7 +525,8 @@ def run(args):
     test = args.test_size or (None if subset is None else max(subset // 6, 100))
     dls = fashion_dls(args.bs, device, subset=subset, valid_subset=test,  # checks the data first
                       seed=args.seed, data_dir=args.data_dir, channels_last=True)
-    print(f"compare on {device}: {args.model}, {args.epochs} epochs, {len(dls.train.y)} train / "
+    print(f"compare on {device}: {args.model}, {args.epochs} epoch{'s' * (args.epochs != 1)}, "
+          f"{len(dls.train.y)} train / "
           f"{len(dls.valid.y)} test images, bs {args.bs}, {args.seeds} seed(s), "
           f"{args.threads} torch thread(s) per run"
           + (f", tuning {args.tune} with {args.budget} trials per cell" if args.tune else ""))
@@ -546,7 +547,7 @@ def run(args):
     if args.workbook:
         n = args.subset or 60_000
         write_sheet(args.workbook, summary, title=f"Mean test accuracy over {args.seeds} seed(s) after "
-                    f"{args.epochs} epochs of {args.model} on {n} Fashion-MNIST images"
+                    f"{args.epochs} epoch{'s' * (args.epochs != 1)} of {args.model} on {n} Fashion-MNIST images"
                     + (" (tuned lr)" if args.tune else ""),
                     lock_timeout=getattr(args, "lock_timeout", None))
         print(f"wrote sheet 'compare' into {args.workbook}")

@@ -140,7 +140,7 @@ def _sched_plot(args):
                             step_every=1 if type(cb).__name__ == "BatchSchedCB" else steps_per_epoch)
     _agg()
     out.parent.mkdir(parents=True, exist_ok=True)
-    plot(vals, path=out, title=f"{recipe.name}: {recipe.sched}, {recipe.epochs} epochs x "
+    plot(vals, path=out, title=f"{recipe.name}: {recipe.sched}, {recipe.epochs} epoch{'s' * (recipe.epochs != 1)} x "
                                f"{steps_per_epoch} batches")
     print(f"{out}: {total} steps; lr from {vals['lr'][0]:.3g} up to {max(vals['lr']):.3g} and "
           f"down to {vals['lr'][-1]:.3g}")
