@@ -6,10 +6,12 @@
 #   TINY=1 bash bench/gpu_table.sh                # a CPU dry run: 600 images, 1 epoch a row
 #   OUT=/tmp/o DEADLINE=450 bash bench/gpu_table.sh # all done (and packed) within 450 s
 #
-# OUT gets at most six files (the device tool brings back eight): summary.md (every row, as it
-# lands), nvidia-smi.txt, run.log, results.tar.gz (speed and optim JSONs, reproduce's
-# results.json/.md/.png, one JSON per row, the runs' histories and plots; no checkpoints).
-# Work files live in WORK (default runs/gpu-work). The data: XLOPT_DATA or the Debian package.
+# OUT gets four files (a device tool may bring back only a few): summary.md (every row, as it
+# lands; bench/gpu_summary.py), nvidia-smi.txt, run.log, results.tar.gz (speed and optim JSONs,
+# reproduce's results.json/.md/.png, one JSON per row, the runs' histories and plots; no
+# checkpoints), rewritten every 20 s and after each step. Work files live in WORK (default
+# runs/gpu-work). The data: XLOPT_DATA or the Debian package. Measured on an H200 (2026-12-04,
+# DEADLINE=440): everything up to the second seed fits; bench/results/h200-2026-12-04.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu-$(date +%F)}
