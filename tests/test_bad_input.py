@@ -101,6 +101,16 @@ def _latin1(data):
     return data.replace(b"<t>", "<t>caf\u00e9 ".encode("latin-1"), 1)
 
 
+def _utf16(data):
+    """A part re-encoded as UTF-16, as it declares."""
+    return data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+
+
+def _declared_latin1(data):
+    """A part that declares Latin-1 and holds an e-acute in it: well-formed, but not UTF-8."""
+    return _latin1(data.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"', 1))
+
+
 def _openpyxl_edit(d, sheet, cell, value):
     import openpyxl
     wb = openpyxl.load_workbook(WORKBOOK, keep_vba=True)
@@ -323,6 +333,14 @@ CASES = [
     ("click-latin1-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _latin1),
      ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
      "its part xl/sharedStrings.xml is not well-formed XML (not well-formed (invalid token)", ""),
+    ("click-utf16-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/workbook.xml", _utf16),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/workbook.xml is UTF-16 (byte 0); spreadsheets write UTF-8 - open it in your spreadsheet", ""),
+    ("check-utf16-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/workbook.xml", _utf16),
+     ["xlopt", "check", "graddesc.xlsm"], 2, "its part xl/workbook.xml is UTF-16", ""),
+    ("click-declared-latin1-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _declared_latin1),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/sharedStrings.xml is not UTF-8", ""),
     ("click-formulas-replaced-by-values", lambda d: _openpyxl_edit(d, "adam", "E4", 9.21058),
      ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
      "sheet 'adam', cell E4 (", "libreoffice"),

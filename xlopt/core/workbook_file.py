@@ -36,6 +36,16 @@ def _parse(data, path, part):
                        "it with xlopt build") from None
 
 
+def _utf8(data, path, part):
+    """Excel and LibreOffice write every part in UTF-8; xlopt reads and keeps parts as UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        kind = "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8"
+        raise BadInput(f"{path}: its part {part} is {kind} (byte {e.start}); spreadsheets write UTF-8 - open "
+                       "it in your spreadsheet and save it again, or rebuild it with xlopt build") from None
+
+
 def check_parts(path):
     """Refuse a workbook whose XML parts do not parse, or whose content does not match its name."""
     suffix = os.path.splitext(path)[1].lower()
@@ -49,7 +59,9 @@ def check_parts(path):
                 if info.file_size > MAX_PART:
                     raise BadInput(f"{path}: its part {info.filename} is {info.file_size:,} bytes "
                                    "uncompressed, more than any workbook part should be - refusing it")
-                _parse(z.read(info), path, info.filename)
+                data = z.read(info)
+                _parse(data, path, info.filename)
+                _utf8(data, path, info.filename)
             types = z.read("[Content_Types].xml").decode("utf-8", "replace") if "[Content_Types].xml" in names else ""
     except zipfile.BadZipFile:
         raise BadInput(f"{path} is not a workbook (an .xlsx or .xlsm file is a zip archive; this one is "
