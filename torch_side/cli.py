@@ -37,8 +37,14 @@ def main(argv=None) -> int:
         import argparse
         import importlib
 
+        from xlopt.core import console
         from xlopt.core.errors import XloptError
         from xlopt.core.signals import held, reraise_if_interrupted
+        try:  # before importing torch, whose MKL start-up fails in a deleted working folder
+            console.check_surroundings()
+        except XloptError as e:
+            print(f"{console.prog('torch-side', argv, COMMANDS)}: error: {e}", file=sys.stderr)
+            return e.exit_code
         parser = argparse.ArgumentParser(prog="torch-side", description=DESCRIPTION,
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         sub = parser.add_subparsers(dest="command", required=True, title="commands",
@@ -55,11 +61,24 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         command.append(args.command)
         try:
-            return mods[args.command].main(args) or 0
+            with console.guarded_stdout():
+                code = mods[args.command].main(args) or 0
+                console.flush_stdout()
+            return code
         except XloptError as e:  # linreg shares xlopt's errors
             reraise_if_interrupted(e)
             print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
             return e.exit_code
+        except BrokenPipeError:  # `torch-side ... | head`
+            console.silence_stdout()
+            return 0
+        except OSError as e:  # a full disk, a read-only file system: the user's to fix; others are bugs
+            message = console.room_message(e)
+            if message is None:
+                raise
+            reraise_if_interrupted(e)
+            print(f"torch-side {args.command}: error: {message}", file=sys.stderr)
+            return 2
     # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up (importing torch) included: one line
     return guarded(lambda: "torch-side" + (f" {command[0]}" if command else ""), body)
 

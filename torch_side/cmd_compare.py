@@ -27,6 +27,7 @@ import torch
 from xlopt.core import locks
 
 from torch_side import dist_grid
+from torch_side.cmd_errors import check_device, check_out, raised_by_us
 from torch_side.callbacks import (Callback, DeviceCB, MetricsCB, MixedPrecisionCB, NaNGuardCB,
                                   ProgressCB, RecorderCB, accuracy)
 from torch_side.data import (DatasetError, DatasetMissingError, fashion_dls, resolve_device)
@@ -492,8 +493,13 @@ def _check(args):
     if args.workbook and not Path(args.workbook).is_file():
         raise FileNotFoundError(f"workbook {args.workbook} does not exist (build it first with "
                                 f"`xlopt build -o {args.workbook}`)")
+    if args.workbook:  # before training: a workbook that cannot take the sheet is refused now, not after
+        from xlopt.core.workbook_file import check_writable
+        check_writable(args.workbook)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a file, not a folder; name a folder for compare.csv/.png")
+    check_out(args.out)
+    check_device(args.device)
     if dist_grid.wanted(args):
         dist_grid.check_args(args)
 
@@ -557,6 +563,8 @@ def main(args) -> int:
     try:
         run(args)
     except (DatasetMissingError, DatasetError, FileNotFoundError, ValueError) as e:
+        if not isinstance(e, DatasetMissingError) and not raised_by_us(e):
+            raise  # a bug, not bad input: its traceback
         print(f"torch-side compare: error: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from torch_side import dist_grid
-from torch_side.cmd_errors import command_main
+from torch_side.cmd_errors import check_out, command_main
 from torch_side.cmd_train import train_recipe
 from torch_side.data import resolve_device
 from torch_side.recipes import RECIPES, get_recipe
@@ -325,6 +325,10 @@ def run(args):
         raise ValueError(f"--workbook must name an .xlsx file, got {args.workbook!r}")
     if dist_grid.wanted(args):
         dist_grid.check_args(args)
+    check_out(args.out)
+    if args.workbook and Path(args.workbook).exists():
+        from xlopt.core.workbook_file import check_writable
+        check_writable(args.workbook)
     device = resolve_device(args.device)
     out = Path(args.out)
     rows = _load(out / "results.json") if args.resume else {}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from torch_side.augment import MODES
-from torch_side.cmd_errors import command_main
+from torch_side.cmd_errors import check_device, check_out, check_png, command_main, finite_in
 from torch_side.cmd_train import recipe_from_args
 from torch_side.data import fashion_dls, resolve_device
 from torch_side.models import MODELS
@@ -53,10 +53,15 @@ def _common(p, out_help, subset=None):
 def _png(out):
     if Path(out).suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {out!r}")
+    check_png(out)
     return Path(out)
 
 
+MAX_STEPS = 1_000_000  # sched-plot's bound: a million points is already more than a plot can show
+
+
 def _learner(recipe, args, extra_cbs=()):
+    check_device(args.device)
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -98,6 +103,8 @@ def _show_batch_args(p):
 # -- lr-find ------------------------------------------------------------------------------
 def _lr_find(args):
     recipe, out = recipe_from_args(args), _png(args.out)
+    finite_in(args.start_lr, "--start-lr", 0, 10, what=" (the finder's first learning rate)")
+    finite_in(args.gamma, "--gamma", 1, 10, what=" (the lr's growth per batch: 1.3 grows it 30 % a batch)")
     # the finder runs without the recipe's schedule: it sets the lr itself
     learn = _learner(get_recipe(recipe.name, sched="constant", model=recipe.model,
                                 bs=recipe.bs, augment=recipe.augment), args)
@@ -126,6 +133,9 @@ def _sched_plot(args):
     n = args.subset or 60000
     steps_per_epoch = -(-n // recipe.bs)
     total = recipe.epochs * steps_per_epoch
+    if total > MAX_STEPS:
+        raise ValueError(f"{recipe.epochs} epochs x {steps_per_epoch} batches = {total} steps; at "
+                         f"most {MAX_STEPS} can be plotted - use fewer --epochs or a larger --bs")
     cbs = sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
     ofn = opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.)
     if not cbs:  # constant
@@ -157,6 +167,7 @@ def _activations(args):
     out = Path(args.out)
     if out.suffix:
         raise ValueError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
+    check_out(args.out)
     stats = ActivationStats()
     learn = _learner(recipe, args, extra_cbs=[stats])
     learn.fit(recipe.epochs)

@@ -8,6 +8,7 @@ written atomically after every epoch and --resume continues from it. Under torch
 only rank 0 writes.
 """
 import argparse
+import math
 import json
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from torch_side import ddp
-from torch_side.cmd_errors import command_main
+from torch_side.cmd_errors import at_most, check_device, check_out, command_main
 from torch_side.checkpoint import CheckpointCB, load_checkpoint
 from torch_side.data import (fashion_dls, resolve_device)
 from torch_side.learner import Learner
@@ -28,6 +29,8 @@ from torch_side.recipes import RECIPES, WD_OPTS, build_learner, get_recipe
 from torch_side.tta import tta_preds
 
 __all__ = ["add_arguments", "main", "run", "train_recipe", "recipe_from_args"]
+
+MAX_EPOCHS = 1000  # a documented bound for --epochs (the lesson's longest run is 50)
 
 
 def recipe_table():
@@ -101,8 +104,10 @@ def _positive(args):
         v = getattr(args, k, None)
         if v is not None and v <= 0:
             raise ValueError(f"--{k} must be a positive integer, got {v}")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if getattr(args, "epochs", None) is not None:
+        at_most(args.epochs, MAX_EPOCHS, "--epochs", "the lesson's longest run is 50")
+    if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
+        raise ValueError(f"--lr must be a finite number > 0, got {args.lr}")
     if getattr(args, "wd", None) is not None and args.wd < 0:
         raise ValueError(f"--wd must be >= 0, got {args.wd}")
     ls = getattr(args, "label_smoothing", None)
@@ -134,9 +139,10 @@ def _plots(out, metrics, recorder):
 
 
 def _out_dir(out):
-    """--out must be a folder (or not exist yet): checked before any long work."""
+    """--out must be a folder (or not exist yet) that can be written: checked before any long work."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder; name a folder for the run's outputs")
+    check_out(out)
 
 
 def recipe_from_args(args):
@@ -249,6 +255,7 @@ def run(args):
     """Do the work; raises the project's errors (``main`` turns them into messages)."""
     recipe = recipe_from_args(args)
     _out_dir(Path(args.out))
+    check_device(args.device)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -5,7 +5,7 @@ import zipfile
 
 from xlopt.live import readback
 from xlopt.writers import paths
-from xlopt.core import sheets
+from xlopt.core import sheets, workbook_file
 from xlopt.core.errors import BadInput
 from xlopt.live.lo import LibreOffice
 
@@ -31,6 +31,8 @@ def precheck(path, sheet):
         raise BadInput(f"cannot read {path}: permission denied")
     if os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm", ".ods") and not zipfile.is_zipfile(path):
         raise BadInput(f"{path} is not a workbook (an .xlsx, .xlsm or .ods file is a zip archive; this one is not)")
+    if os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm"):
+        workbook_file.check_parts(path)  # a part LibreOffice would drop unread: the check would say OK
 
 
 def main(args):

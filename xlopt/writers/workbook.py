@@ -369,7 +369,8 @@ def write(path, data=None, carry="lesson", macros=False):
     data = data or Data.lesson()
     if carry not in CARRIES:
         raise BadInput(f"--carry must be one of {', '.join(CARRIES)}, got {carry!r}")
-    wb = xlsxwriter.Workbook(path, {"strings_to_numbers": False, "strings_to_formulas": False})
+    # in_memory: no temp files in $TMPDIR for a signal or a full disk to leave behind
+    wb = xlsxwriter.Workbook(path, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
     wb.set_properties({"title": "graddesc: gradient descent, momentum, RMSProp and Adam in a spreadsheet",
                        "subject": "fast.ai Lesson 18 graddesc workbook", "author": "xlopt",
                        "created": CREATED, "comments": "built by xlopt build"})
@@ -398,6 +399,26 @@ def write(path, data=None, carry="lesson", macros=False):
 SUFFIXES = (".xlsx", ".xlsm")
 
 
+def _close_zips(err):
+    """A write that failed (a full disk) leaves XlsxWriter's zip open: close it now, quietly, or the
+    garbage collector tries again and prints "Exception ignored" with a traceback."""
+    import zipfile
+    seen = []
+    while isinstance(err, BaseException) and err not in seen:  # FileCreateError wraps the OSError
+        seen.append(err)
+        tb = err.__traceback__
+        while tb is not None:
+            for v in list(tb.tb_frame.f_locals.values()):
+                if isinstance(v, zipfile.ZipFile):
+                    try:
+                        v.close()
+                    except OSError:
+                        pass
+                    v.fp = None
+            tb = tb.tb_next
+        err = err.__context__ or (err.args[0] if err.args else None)
+
+
 def build(path, data=None, carry="lesson", force=False):
     """Check the target, write to a temp file beside it and move it into place (all or nothing)."""
     path = os.path.abspath(path)
@@ -413,9 +434,12 @@ def build(path, data=None, carry="lesson", force=False):
         raise BadInput(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BadInput(f"cannot write {path}: folder {folder} is not writable")
+    from xlsxwriter.exceptions import FileCreateError
     try:
         with replacing(path, keep_suffix=True) as tmp:
             write(tmp, data, carry, macros=suffix == ".xlsm")
-    except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror or e}") from None
+    except (OSError, FileCreateError) as e:  # XlsxWriter wraps the OSError of its final write
+        _close_zips(e)
+        e = getattr(e, "args", [e])[0] if isinstance(e, FileCreateError) else e
+        raise BadInput(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
     return path
