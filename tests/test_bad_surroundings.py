@@ -133,9 +133,11 @@ def test_build_on_a_full_disk(tmp_path, mounted, suffix):
 
 
 def test_build_force_on_a_full_disk_keeps_the_old_workbook(tmp_path, mounted):
-    small = mounted("size=200k")
-    shutil.copyfile(os.path.join(ROOT, "workbooks", "graddesc.xlsx"), small / "g.xlsx")
-    (small / "pad").write_bytes(b"\0" * (200 * 1024 - os.path.getsize(small / "g.xlsx") - 8192))
+    book = os.path.join(ROOT, "workbooks", "graddesc.xlsx")
+    kib = os.path.getsize(book) // 1024 + 64  # room for the old workbook and a little: not for a new one
+    small = mounted(f"size={kib}k")
+    shutil.copyfile(book, small / "g.xlsx")
+    (small / "pad").write_bytes(b"\0" * (kib * 1024 - os.path.getsize(small / "g.xlsx") - 8192))
     before = snapshot(small)
     r = run(["xlopt", "build", "-o", str(small / "g.xlsx"), "--force"], tmp_path)
     one_line(r, "xlopt build", 2, "No space left on device")
