@@ -19,7 +19,9 @@ Three things make it as fast as ``torch.optim``'s own foreach code:
   ``fma=True`` also ``a ± s·b`` → ``_foreach_add(a, b, alpha=±s)`` and ``a + s·(b·c)`` →
   ``_foreach_addcmul``: the CPU kernels evaluate these with a fused multiply-add, one rounding
   instead of two, so results may differ from the per-tensor path in the last bit of an element.
-  ``fma=False`` gives exactly the per-tensor path's numbers (tests check both).
+  An EWMA ``a·β + (1−β)·b`` becomes one ``_foreach_lerp`` under ``fma=True``
+  too (it rounds once, as torch.optim's own ``lerp_`` does). ``fma=False`` evaluates every
+  operation as written: the rules' own rounding, which float64 always gets (the sheet's bits).
 
 Supported operations are those the rules use: ``+ − · /``, ``** number``, ``sqrt`` and ``sign``; with any mix
 of lists and numbers. Anything else raises TypeError with the node it met.
@@ -28,7 +30,12 @@ import torch
 
 from xlopt.core.expr import E, sym
 
-__all__ = ["sym", "evaluate"]
+__all__ = ["sym", "evaluate", "plan"]
+
+
+def plan(outputs):
+    """The graph of ``outputs`` analysed once, to `run` over several environments."""
+    return _Graph(outputs)
 
 
 def _is_list(x):
@@ -36,10 +43,14 @@ def _is_list(x):
 
 
 class _Graph:
-    def __init__(self, outputs, env, fma, exact_sqrt):
-        self.env, self.fma, self.exact_sqrt = env, fma, exact_sqrt
+    """The analysis of one step's expression graph (who reads what), reusable over many
+    environments: the multi-tensor path runs it once over lists of all a bucket's tensors, the
+    per-tensor path once per parameter over lists of one tensor, so both round identically."""
+
+    def __init__(self, outputs):
         self.outputs = {}        # id(node) -> target name (or None)
         self.target_node = {}    # target name -> node
+        self.nodes = outputs
         for node, target in outputs:
             if not isinstance(node, E):
                 raise TypeError(f"a foreach output must be an expression of the inputs, got {node!r}")
@@ -60,6 +71,24 @@ class _Graph:
         for node, _ in outputs:
             visit(node)
         self.memo = {}
+
+    def run(self, env, fma=True, exact_sqrt=None):
+        """The outputs' values over ``env`` (see `evaluate`)."""
+        self.env, self.fma, self.exact_sqrt, self.memo = env, fma, exact_sqrt, {}
+        values = [self.ev(node) for node, _ in self.nodes]
+        inputs = {id(t) for lst in env.values() for t in lst} if None in self.outputs.values() else ()
+        out = []
+        for (node, target), v in zip(self.nodes, values):
+            if not _is_list(v):
+                raise TypeError(f"a foreach output must be a list of tensors, got {v!r} for {node!r}")
+            if target is None:
+                out.append([t.clone() for t in v] if any(id(t) in inputs for t in v) else v)
+                continue
+            dest = env[target]
+            if not all(x is y for x, y in zip(v, dest)):
+                torch._foreach_copy_(dest, v)
+        self.env = self.memo = None
+        return out
 
     # --- which values a consumer may overwrite -----------------------------------------------
     def fusable(self, n):
@@ -159,6 +188,15 @@ class _Graph:
                     return torch._foreach_addcdiv(A, X, D, value=value)
         if not self.fma:
             return None
+        if op == "+":  # X·s + t·Y with t = 1 − s: an EWMA, one lerp (a + t·(b − a)) instead of two passes
+            sa, sb = self._scaled(a), self._scaled(b)
+            if sa is not None and sb is not None and sb[0] == 1 - sa[0] and sb[1].op not in ("sq", "*"):
+                A, Y = self.ev(sa[1]), self.ev(sb[1])
+                if _is_list(A) and _is_list(Y):
+                    if self.mutable(sa[1]):
+                        torch._foreach_lerp_(A, Y, sb[0])
+                        return A
+                    return torch._foreach_lerp(A, Y, sb[0])
         sx = self._scaled(b)
         if sx is None and op == "+":
             sx = self._scaled(a)
@@ -250,17 +288,4 @@ def evaluate(outputs, env, fma=True, exact_sqrt=None):
     list of values of the ``target=None`` outputs, in order. ``exact_sqrt``: a function applied to
     each CPU float64 tensor instead of ``torch._foreach_sqrt`` (see ``optim.exact_sqrt``).
     """
-    g = _Graph(outputs, env, fma, exact_sqrt)
-    values = [g.ev(node) for node, _ in outputs]
-    inputs = {id(t) for lst in env.values() for t in lst}
-    out = []
-    for (node, target), v in zip(outputs, values):
-        if not _is_list(v):
-            raise TypeError(f"a foreach output must be a list of tensors, got {v!r} for {node!r}")
-        if target is None:
-            out.append([t.clone() for t in v] if any(id(t) in inputs for t in v) else v)
-            continue
-        dest = env[target]
-        if not all(x is y for x, y in zip(v, dest)):
-            torch._foreach_copy_(dest, v)
-    return out
+    return _Graph(outputs).run(env, fma, exact_sqrt)
