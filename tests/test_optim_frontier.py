@@ -321,7 +321,9 @@ def test_muon_adamw_splits_a_resnet():
 
 # --- 1. the fused path (torch.compile) ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name, kw", [("Adam", dict(weight_decay=0.1)), ("SGD", dict(momentum=0.9)),
-                                      ("Lion", dict(lr=1e-3)), ("ScheduleFreeAdamW", dict(lr=1e-2))])
+                                      ("Lion", dict(lr=1e-3)), ("ScheduleFreeAdamW", dict(lr=1e-2)),
+                                      ("Adagrad", dict(weight_decay=0.1)),
+                                      ("RMSprop", dict(lr=1e-3, centered=True, momentum=0.5))])
 def test_fused_path_is_the_same_rule_compiled(name, kw):
     """fused=True compiles the same rule: within 1e-5 relative of the per-tensor path in float32,
     and a changing lr (a schedule) reaches it."""
@@ -338,3 +340,13 @@ def test_fused_path_is_the_same_rule_compiled(name, kw):
             opt.step()
         return [p.detach() for p in ps]
     assert max_rel(run(True), run(None)) <= 1e-5
+
+
+def test_fused_first_buffer_is_a_copy_of_the_gradient():
+    """SGD's first momentum buffer is g itself in the rule: the fused step must not keep p.grad."""
+    p = torch.ones(3, requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, fused=True)
+    p.grad = torch.full((3,), 2.0)
+    opt.step()
+    p.grad.zero_()
+    assert opt.state[p]["momentum_buffer"].tolist() == [2.0, 2.0, 2.0]

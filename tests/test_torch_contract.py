@@ -81,7 +81,7 @@ def test_signature_and_defaults_are_pytorchs(ours, theirs):
     o, t = ours(p), theirs(p)  # the default lr: no TypeError
     for k, v in t.defaults.items():
         assert o.defaults[k] == v, k
-    assert set(o.defaults) - set(t.defaults) <= {"sheet", "bias_correction"}
+    assert set(o.defaults) - set(t.defaults) <= {"sheet", "bias_correction", "fused"}  # RMSprop: ours fuses too
 
 
 def test_lesson_defaults_differ_from_the_sheets_only_by_keywords():

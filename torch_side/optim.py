@@ -1,9 +1,11 @@
 """The lesson's optimizers as real `torch.optim.Optimizer` subclasses that keep PyTorch's contract.
 
 Every update is the plain-arithmetic function the engine and the workbook's formulas use
-(`xlopt.rules`), called on tensors (the per-tensor path) or on `xlopt.expr` symbols evaluated over
-lists of tensors with ``torch._foreach_*`` (the multi-tensor path, `torch_side.foreach`). In
-float64 the per-tensor path reproduces the spreadsheet to the last bit.
+(`xlopt.rules`), evaluated each step on `xlopt.expr` symbols into one graph that three paths run
+(`RuleOptimizer`, `torch_side.foreach`): over lists of tensors with ``torch._foreach_*``
+(``foreach=True``, and the default on every device), over one tensor at a time (``foreach=False``;
+the same bits as the multi-tensor path in every dtype), or printed as Python and compiled by
+torch.compile (``fused=True``). In float64 both unfused paths reproduce the spreadsheet to the last bit.
 
 PyTorch's classes, PyTorch's signatures, defaults and meanings::
 
@@ -14,17 +16,21 @@ PyTorch's classes, PyTorch's signatures, defaults and meanings::
        decoupled_weight_decay=False, bias_correction=True)
   AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, ...)   Adam, decoupled
   RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-          capturable=False, foreach=None, maximize=False, differentiable=False, *, sheet=False)
+          capturable=False, foreach=None, maximize=False, differentiable=False, *, sheet=False, fused=None)
+  Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+          foreach=None, *, maximize=False, differentiable=False, fused=None)
+  Muon(params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_coefficients=(3.4445,
+       -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None, *, maximize, reshape, ns_dtype)
 
-``weight_decay`` is L2 (``g + wd·p``, `rules.l2`) everywhere except AdamW and
-``Adam(decoupled_weight_decay=True)``, where it shrinks the weights first (`rules.decay`).
-``maximize`` ascends (the gradient is negated). ``foreach``: None (default) takes the multi-tensor
-path when every parameter is on CUDA, the per-tensor path otherwise (PyTorch's choice); True/False
-force it. Refused at construction, with a message: ``fused=True``, ``capturable=True``,
-``differentiable=True``, ``amsgrad=True``, sparse parameters, a Tensor lr, and param-group keys
-the class does not know (a scheduler's ``initial_lr``, ``max_lr``, ``min_lr``, ``max_momentum``,
-``base_momentum`` are known). Sparse gradients are refused by ``step()`` before any parameter
-moves. Complex parameters are updated as their real view (``torch.view_as_real``), as torch.optim does.
+``weight_decay`` is L2 (``g + wd·p``, `rules.l2`) everywhere except AdamW,
+``Adam(decoupled_weight_decay=True)``, Lion and Muon, where it shrinks the weights first
+(`rules.decay`); both are `weight_decay` here, written once. ``maximize`` ascends (the gradient is
+negated). Param-group keys a class does not use are kept, as torch.optim keeps them; lr (and
+Adam's betas) may be 1-element Tensors; every argument is checked before ``params`` is read.
+Refused at construction, with a message: ``capturable=True``, ``differentiable=True``,
+``amsgrad=True`` and sparse parameters. Sparse gradients are refused by ``step()`` before any
+parameter moves. Complex parameters are updated as their real view (``torch.view_as_real``), as
+torch.optim does.
 
 The lesson's variants, explicit::
 
@@ -43,13 +49,18 @@ State (PyTorch's key names, so state_dicts interchange with torch.optim both way
   Momentum     momentum_buffer                         grad_avg
   RMSprop      step, square_avg [, momentum_buffer] [, grad_avg (centered)]   sqr_avg
   Adam, AdamW  step, exp_avg, exp_avg_sq               grad_avg, sqr_avg
+  Adagrad      step, sum (from construction, as torch)  sqr_avg
+  Lion         exp_avg                                 grad_avg
+  ScheduleFreeAdamW  step, weight_sum (numbers), z, x, exp_avg_sq   sqr_avg
+  Muon         momentum_buffer                         grad_avg
 
 ``step`` is kept as a Python int (torch.optim keeps a float tensor; loading converts either way,
 as torch.optim's own ``__setstate__`` does). A torch.optim state_dict loads into the matching class
-(torch.optim.SGD → SGD, Adam → Adam, AdamW → AdamW, RMSprop → RMSprop, and SGD(momentum=β,
-dampening=β) ↔ Momentum); ours load into torch.optim. Groups missing our own keys (``sheet``,
-``bias_correction``) get the class defaults, i.e. PyTorch's meaning; torch.optim ignores them, so
-only the PyTorch variants (sheet=False, bias_correction=True) continue identically there.
+(torch.optim.SGD → SGD, Adam → Adam, AdamW → AdamW, RMSprop → RMSprop, Adagrad → Adagrad,
+Muon → Muon, and SGD(momentum=β, dampening=β) ↔ Momentum, whose state_dict says dampening=β);
+ours load into torch.optim. Groups missing our own keys (``sheet``, ``bias_correction``) get the
+class defaults, i.e. PyTorch's meaning; torch.optim ignores them, so only the PyTorch variants
+(sheet=False, bias_correction=True) continue identically there.
 
 A missing average starts at zeros, as in PyTorch. To start from other values (the sheets' Reset
 puts m = momtarget and s = gradtarget on top), call ``opt.init_state(p, grad_avg=..., sqr_avg=...)``
@@ -60,10 +71,10 @@ Square roots: PyTorch's CPU float64 ``sqrt`` is MKL's vdSqrt, which is not corre
 1.2% of inputs come out one ulp off, e.g. √6964.288556901134), while the workbook, the engine
 (``math.sqrt``) and IEEE hardware round correctly. ``step()`` therefore computes ``sqrt`` of CPU
 float64 tensors with `exact_sqrt` (numpy's sqrt, the processor's IEEE instruction). Set
-``EXACT_SQRT = False`` on a class or instance to use torch's own sqrt (up to 1 ulp off). The
-multi-tensor path fuses ``a ± s·b`` and ``a + s·b·c`` into fused multiply-adds (one rounding
-instead of two, as torch.optim's own kernels); set ``FMA = False`` for exactly the per-tensor
-path's numbers (see `torch_side.foreach`).
+``EXACT_SQRT = False`` on a class or instance to use torch's own sqrt (up to 1 ulp off). In
+float32 (not float64) both unfused paths fuse ``a ± s·b`` and ``a + s·b·c`` into fused
+multiply-adds and EWMAs into lerps (one rounding instead of two, as torch.optim's own kernels); set
+``FMA = False`` for every rounding the rules write (see `torch_side.foreach`).
 """
 import collections
 import math
@@ -75,7 +86,7 @@ from torch.overrides import TorchFunctionMode
 from xlopt.core import rules
 from xlopt.core.expr import square
 
-from torch_side.foreach import plan, sym
+from torch_side.foreach import compiled, plan, printed, sym
 
 __all__ = ["SGD", "Momentum", "RMSprop", "RMSProp", "Adam", "AdamW", "Lion", "Adagrad", "ScheduleFreeAdamW",
            "Muon", "MuonAdamW", "exact_sqrt", "exact_sqrt_mode", "weight_decay", "SCHEDULER_KEYS"]
@@ -189,39 +200,6 @@ def _numbers(group):
             v = tuple(x.item() if isinstance(x, torch.Tensor) else x for x in v)
         out[k] = v
     return out
-
-
-_FUSED_KERNEL = None
-
-
-def _fused_kernel(math_, hp, ps, gs, states, scalars):
-    """One step of a bucket, written as the per-tensor math over each parameter; compiled by
-    torch.compile (Inductor) into fused loops, so the whole update of a bucket is one pass over
-    memory per parameter. Returns the state tensors a step creates (SGD's first buffer)."""
-    created = []
-    for i in range(len(ps)):
-        p, g = ps[i], gs[i]
-        if hp["maximize"]:
-            g = -g
-        new_p, new_st = math_(hp, p, g, {k: v[i] for k, v in states.items()}, scalars)
-        p.copy_(new_p)
-        made = {}
-        for k, v in new_st.items():
-            if k in states:
-                states[k][i].copy_(v)
-            else:
-                made[k] = v
-        created.append(made)
-    return created
-
-
-def _compiled():
-    global _FUSED_KERNEL
-    if _FUSED_KERNEL is None:
-        import torch._dynamo
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        _FUSED_KERNEL = torch.compile(_fused_kernel, dynamic=None)
-    return _FUSED_KERNEL
 
 
 class RuleOptimizer(torch.optim.Optimizer):
@@ -382,11 +360,11 @@ class RuleOptimizer(torch.optim.Optimizer):
         scalars = [self._scalars(group, st) for st in sts] if self.counts_steps else [None] * len(params)
         if per_tensor:
             return [([p], sc, [k for k in keys if k in st], [st]) for p, sc, st in zip(params, scalars, sts)]
-        p0, s0, st0 = params[0], scalars[0], sts[0]
+        s0, st0 = scalars[0], sts[0]
         here0 = [k for k in keys if k in st0]
-        if all(sc == s0 for sc in scalars) and all(k in st for st in sts for k in here0) and \
-                all(len(st) == len(st0) for st in sts) and \
-                all(p.device == p0.device and p.dtype == p0.dtype for p in params):
+        n0 = len(st0)
+        if all(sc == s0 for sc in scalars) and all(len(st) == n0 for st in sts) and \
+                all(k in st for st in sts for k in here0) and len({(p.device, p.dtype) for p in params}) == 1:
             return [(params, s0, here0, sts)]  # the usual case: one bucket
         buckets = {}
         for p, sc, st in zip(params, scalars, sts):
@@ -402,7 +380,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         exact = exact_sqrt if self.EXACT_SQRT else None
         graphs = {}
         for ps, scalars, keys, states in self._buckets(group, params, per_tensor):
-            cplx = any(p.is_complex() for p in ps)
+            cplx = ps[0].dtype.is_complex or any(p.is_complex() for p in ps[1:])
             env = {"p": [_real(p) for p in ps] if cplx else list(ps),
                    "g": [_real(p.grad) for p in ps] if cplx else [p.grad for p in ps]}
             if hp["maximize"]:
@@ -436,16 +414,19 @@ class RuleOptimizer(torch.optim.Optimizer):
                     st[k] = v
 
     def _step_fused(self, group, hp, params):
-        """``fused=True``: the bucket's per-tensor math compiled into fused kernels (torch.compile).
-        Hyper-parameters and the step count go in as Python numbers that the compiler leaves
-        unspecialised (``specialize_float=False``, and automatic dynamic shapes make the step count
-        symbolic after its first change), so a schedule does not recompile the kernel and the
-        scalar work (β^t, the bias corrections) runs once per call, not per element."""
-        kernel = _compiled()
+        """``fused=True``: the bucket's graph (the same one the other paths run) printed once as
+        Python over one parameter (`torch_side.foreach.printed`) and compiled by torch.compile into
+        fused kernels. Every number of the graph (lr, the bias corrections, β) is read from one
+        float64 tensor argument, so the next step and a schedule run the same compiled code, and
+        the scalar work happens once per step in Python, not per element."""
         for ps, scalars, keys, states in self._buckets(group, params, False):
-            sts = {k: [_real(s[k]) for s in states] for k in keys}
-            with torch._dynamo.config.patch(specialize_float=False):
-                created = kernel(self._math, hp, [_real(p) for p in ps], [_real(p.grad) for p in ps], sts, scalars)
+            new_p, new_st = self._math(hp, sym("p"), sym("g"), {k: sym(k) for k in keys}, scalars)
+            outs = [(new_p, "p")] + [(v, k) for k, v in new_st.items()]
+            source, consts = printed(outs, keys)
+            re = _real if any(p.is_complex() for p in ps) else (lambda t: t)
+            sts = {k: [re(s[k]) for s in states] for k in keys}
+            c = torch.tensor(consts, dtype=torch.float64, device=ps[0].device)  # one input, read in the kernel
+            created = compiled(source)([re(p) for p in ps], [re(p.grad) for p in ps], sts, c, hp["maximize"])
             for s, p, made in zip(states, ps, created):
                 for k, v in made.items():
                     s[k] = torch.view_as_complex(v) if p.is_complex() else v
@@ -543,10 +524,11 @@ class RMSprop(RuleOptimizer):
     counts_steps = True
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False, *, sheet=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False, *, sheet=False, fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                                       weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable, sheet=sheet))
+                                      maximize=maximize, differentiable=differentiable, sheet=sheet,
+                                      fused=fused))
 
     def _check_group(self, group):
         super()._check_group(group)
