@@ -58,18 +58,16 @@ class _Graph:
             if target is not None:
                 self.target_node[target] = node
         self.parents = {}
-        seen = set()
-
-        def visit(n):
+        seen, todo = set(), [node for node, _ in outputs]
+        while todo:  # iterative: a recursive closure would leave a reference cycle per step for the GC
+            n = todo.pop()
             if id(n) in seen:
-                return
+                continue
             seen.add(id(n))
             for a in n.args:
                 if isinstance(a, E):
                     self.parents.setdefault(id(a), []).append(n)
-                    visit(a)
-        for node, _ in outputs:
-            visit(node)
+                    todo.append(a)
         self.memo = {}
 
     def run(self, env, fma=True, exact_sqrt=None):
@@ -324,6 +322,7 @@ def printed(outputs, inputs):
         lines.append(f"        {names[id(n)]} = {s}")
         return names[id(n)]
     outs = [(emit(node) + (".clone()" if node.op == "sym" else ""), target) for node, target in outputs]
+    emit = None  # noqa: F841  (breaks the closure's reference cycle: no garbage for the GC each step)
     body = ["def step(ps, gs, st, c, maximize):", "    made = []", "    for i in range(len(ps)):",
             "        p, g = ps[i], gs[i]", "        if maximize:", "            g = -g", *lines, "        new = {}"]
     for name, target in outs:

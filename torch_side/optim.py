@@ -846,7 +846,7 @@ class MuonAdamW(torch.optim.Optimizer):
     'match_rms_adamw', Moonshot's: 0.2·lr·√max(rows, cols)), so one ``lr`` and one schedule serve
     both groups, and ``weight_decay`` is both's decoupled decay.
 
-    ``param_groups`` are the two optimizers' own group dicts (Muon's, then AdamW's; each tagged
+    ``param_groups`` are the two optimizers' own group dicts (AdamW's, then Muon's; each tagged
     ``kind``), so a scheduler's writes reach them; state_dict holds both."""
 
     def __init__(self, params, lr=1e-2, momentum=0.95, weight_decay=0., nesterov=True, *, betas=(0.9, 0.99),
@@ -861,14 +861,14 @@ class MuonAdamW(torch.optim.Optimizer):
                              "not param groups")
         mats = [p for p in params if p.ndim >= 3]
         rest = [p for p in params if p.ndim < 3]
-        self._parts = []
+        self._parts = []  # AdamW's group first, so param_groups[0] always has betas (a recorder reads it)
+        if rest:
+            self._parts.append(AdamW([{"params": rest, "kind": "adamw"}], lr=lr, betas=betas, eps=eps,
+                                     weight_decay=weight_decay, foreach=foreach))
         if mats:
             self._parts.append(Muon([{"params": mats, "kind": "muon"}], lr=lr, momentum=momentum,
                                     weight_decay=weight_decay, nesterov=nesterov, ns_steps=ns_steps,
                                     adjust_lr_fn="match_rms_adamw", reshape=True))
-        if rest:
-            self._parts.append(AdamW([{"params": rest, "kind": "adamw"}], lr=lr, betas=betas, eps=eps,
-                                     weight_decay=weight_decay, foreach=foreach))
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
         self.param_groups = [g for o in self._parts for g in o.param_groups]
         self.state = collections.ChainMap(*(o.state for o in self._parts))
