@@ -17,10 +17,11 @@ Three things make it as fast as ``torch.optim``'s own foreach code:
 * **Fusion.** ``a − (s·b)/d`` is ``_foreach_addcdiv(a, b, d, value=−s)``, which rounds exactly as
   the two steps do (the CPU kernel computes (s·b)/d then the sum), so it is always used. With
   ``fma=True`` also ``a ± s·b`` → ``_foreach_add(a, b, alpha=±s)`` and ``a + s·(b·c)`` →
-  ``_foreach_addcmul``: the CPU kernels evaluate these with a fused multiply-add, one rounding
-  instead of two, so results may differ from the per-tensor path in the last bit of an element.
-  An EWMA ``a·β + (1−β)·b`` becomes one ``_foreach_lerp`` under ``fma=True``
-  too (it rounds once, as torch.optim's own ``lerp_`` does). ``fma=False`` evaluates every
+  ``_foreach_addcmul`` (also ``a ± x²``, which saves allocating x² for every tensor): the CPU
+  kernels evaluate these with a fused multiply-add, one rounding instead of two, so results may
+  differ from the rules' own rounding in the last bit of an element. An EWMA ``a·β + (1−β)·b``
+  becomes one ``_foreach_lerp`` under ``fma=True`` too (as torch.optim's own ``lerp_``). The
+  per-tensor path runs the same graph, so both paths round alike. ``fma=False`` evaluates every
   operation as written: the rules' own rounding, which float64 always gets (the sheet's bits).
 
 Supported operations are those the rules use: ``+ − · /``, ``** number``, ``sqrt`` and ``sign``; with any mix
@@ -124,7 +125,13 @@ class _Graph:
             v = self.sqrt(n.args[0])
         elif n.op == "sign":
             A = self.ev(n.args[0])
-            v = torch._foreach_sign(A) if _is_list(A) else float((A > 0) - (A < 0))
+            if not _is_list(A):
+                v = float((A > 0) - (A < 0))
+            elif self.mutable(n.args[0]):
+                torch._foreach_sign_(A)
+                v = A
+            else:
+                v = torch._foreach_sign(A)
         elif n.op == "sq":
             v = self.square(n.args[0])
         elif n.op in ("+", "-", "*", "/", "^"):
@@ -200,6 +207,8 @@ class _Graph:
             sx = self._scaled(a)
             if sx is not None:
                 a, b = b, a
+        if sx is None and self.fusable(b) and b.op == "sq":  # a ± x² (Adagrad's sum): an addcmul
+            sx = (1, b)
         if sx is None:
             return None
         s, x = sx
