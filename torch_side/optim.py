@@ -389,15 +389,33 @@ class RuleOptimizer(torch.optim.Optimizer):
                 env[k] = [_real(s[k]) for s in states] if cplx else [s[k] for s in states]
             gkey = (scalars, tuple(keys))
             if gkey not in graphs:  # one graph per distinct step and state, run over each bucket
-                new_p, new_st = self._math(hp, sym("p"), sym("g"), {k: sym(k) for k in keys}, scalars)
-                outs = [(new_p, "p")] + [(v, k if k in keys else None) for k, v in new_st.items()]
-                graphs[gkey] = (plan(outs), [k for k in new_st if k not in keys])
+                graphs[gkey] = self._plan(hp, scalars, keys)
             graph, made = graphs[gkey]
             fma = self.FMA and ps[0].dtype not in (torch.float64, torch.complex128)
             created = graph.run(env, fma=fma, exact_sqrt=exact)
             for k, vals in zip(made, created):
                 for s, p, v in zip(states, ps, vals):
                     s[k] = torch.view_as_complex(v) if p.is_complex() else v
+
+    def _plan(self, hp, scalars, keys):
+        """The analysed graph of one step (and the state keys it creates), kept while the numbers it
+        folds in are the same (SGD's every step; Adam's changes with the step count)."""
+        try:
+            key = (scalars, tuple(keys), tuple(sorted((k, v) for k, v in hp.items() if k != "param_names")))
+            hash(key)
+        except TypeError:  # an unhashable value in the group (a key we do not use): no reuse
+            key = None
+        cache = self.__dict__.setdefault("_plans", {})
+        if key is not None and key in cache:
+            return cache[key]
+        new_p, new_st = self._math(hp, sym("p"), sym("g"), {k: sym(k) for k in keys}, scalars)
+        outs = [(new_p, "p")] + [(v, k if k in keys else None) for k, v in new_st.items()]
+        made = (plan(outs), [k for k in new_st if k not in keys])
+        if key is not None:
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = made
+        return made
 
     def _step_tensors(self, hp, params):
         """Math that is not element-wise (Muon's matrices): the rule on each parameter's tensors."""
