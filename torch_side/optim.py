@@ -380,7 +380,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         exact = exact_sqrt if self.EXACT_SQRT else None
         graphs = {}
         for ps, scalars, keys, states in self._buckets(group, params, per_tensor):
-            cplx = ps[0].dtype.is_complex or any(p.is_complex() for p in ps[1:])
+            cplx = ps[0].dtype.is_complex  # a bucket has one dtype
             env = {"p": [_real(p) for p in ps] if cplx else list(ps),
                    "g": [_real(p.grad) for p in ps] if cplx else [p.grad for p in ps]}
             if hp["maximize"]:
@@ -417,6 +417,26 @@ class RuleOptimizer(torch.optim.Optimizer):
             cache[key] = made
         return made
 
+    def _fused_plan(self, hp, scalars, keys, device):
+        """The compiled step and its numbers (one float64 tensor, read in the kernel), kept while
+        the numbers are the same (as `_plan`)."""
+        try:
+            key = (device, scalars, tuple(keys), tuple(sorted((k, v) for k, v in hp.items() if k != "param_names")))
+            hash(key)
+        except TypeError:
+            key = None
+        cache = self.__dict__.setdefault("_fused_plans", {})
+        if key is not None and key in cache:
+            return cache[key]
+        new_p, new_st = self._math(hp, sym("p"), sym("g"), {k: sym(k) for k in keys}, scalars)
+        source, consts = printed([(new_p, "p")] + [(v, k) for k, v in new_st.items()], keys)
+        made = compiled(source), torch.tensor(consts, dtype=torch.float64, device=device)
+        if key is not None:
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = made
+        return made
+
     def _step_tensors(self, hp, params):
         """Math that is not element-wise (Muon's matrices): the rule on each parameter's tensors."""
         keys = self._keys(hp)
@@ -438,13 +458,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         float64 tensor argument, so the next step and a schedule run the same compiled code, and
         the scalar work happens once per step in Python, not per element."""
         for ps, scalars, keys, states in self._buckets(group, params, False):
-            new_p, new_st = self._math(hp, sym("p"), sym("g"), {k: sym(k) for k in keys}, scalars)
-            outs = [(new_p, "p")] + [(v, k) for k, v in new_st.items()]
-            source, consts = printed(outs, keys)
-            re = _real if any(p.is_complex() for p in ps) else (lambda t: t)
+            kernel, c = self._fused_plan(hp, scalars, keys, ps[0].device)
+            re = _real if ps[0].dtype.is_complex else (lambda t: t)  # a bucket has one dtype
             sts = {k: [re(s[k]) for s in states] for k in keys}
-            c = torch.tensor(consts, dtype=torch.float64, device=ps[0].device)  # one input, read in the kernel
-            created = compiled(source)([re(p) for p in ps], [re(p.grad) for p in ps], sts, c, hp["maximize"])
+            created = kernel([re(p) for p in ps], [re(p.grad) for p in ps], sts, c, hp["maximize"])
             for s, p, made in zip(states, ps, created):
                 for k, v in made.items():
                     s[k] = torch.view_as_complex(v) if p.is_complex() else v
