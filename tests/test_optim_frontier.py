@@ -146,6 +146,23 @@ def test_momentum_sgd_interchange_needs_no_hand_edits():
         ours.load_state_dict(other)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("kw", [dict(lr=-1.0), dict(weight_decay=-1.0), dict(lr=torch.tensor([1.0, 2.0]))],
+                         ids=["lr", "weight_decay", "tensor-lr-2"])
+def test_every_twin_checks_before_reading_params(name, kw):
+    """Each class with a torch twin raises what its twin raises (ValueError), params unread."""
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kw)
+    read = []
+
+    def gen():
+        read.append(1)
+        yield torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="lr|weight_decay"):
+        getattr(optim, name)(gen(), **kw)
+    assert not read
+
+
 @pytest.mark.parametrize("make, words", [
     (lambda p: optim.Adam(p, amsgrad=True), r"amsgrad=True is not supported: .*torch.optim.Adam\(amsgrad=True\)"),
     (lambda p: optim.AdamW(p, capturable=True), r"capturable=True \(CUDA-graph capture\) is not supported"),
