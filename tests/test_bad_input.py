@@ -153,7 +153,7 @@ CASES = [
      "--epochs must be at most 100000, got 1000000000; continue a longer run in steps with --state FILE", ""),
     ("run-lr-negative", None, ["xlopt", "run", "adam", "--lr", "-1"], 2, "--lr must be a finite number > 0, got -1.0", ""),
     ("run-lr-nan", None, ["xlopt", "run", "adam", "--lr", "nan"], 2, "--lr must be a finite number > 0, got nan", ""),
-    ("run-unknown-sheet", None, ["xlopt", "run", "adagrad"], 2, "adagrad", ""),
+    ("run-unknown-sheet", None, ["xlopt", "run", "no_such_sheet"], 2, "no_such_sheet", ""),
     ("run-state-lr-negative", lambda d: _state(d, lr=-1), ["xlopt", "run", "adam", "--state", "s.json"], 2,
      "lr is -1; lr must be a finite number > 0", ""),
     ("run-state-lr-zero", lambda d: _state(d, lr=0.0), ["xlopt", "run", "adam", "--state", "s.json"], 2,

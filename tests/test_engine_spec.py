@@ -44,8 +44,8 @@ def test_one_minus_beta_is_computed_not_typed():
 def test_reset_leaves_lesson_top_values(name):
     book = state.fresh(name)
     assert (book.get("const"), book.get("slope")) == (1.0, 1.0)
-    assert book.get("lr") == {"basic": 0.0001, "momentum": 0.0001, "rmsprop": 0.02, "adam": 1, "adam_ann": 1,
-                            "nesterov": 0.0001, "adam_bc": 0.1, "lion": 0.02}[name]
+    sheet = sheets.get(name)  # Reset types its lr, or leaves the definition's default
+    assert book.get("lr") == (sheet.reset.lr if sheet.reset.lr is not None else sheet.lr_default)
     assert book.log == [{"epoch": 0, "rmse": book.get("rmse"), "const": 1.0, "slope": 1.0, "lr": book.get("lr")}]
 
 

@@ -91,15 +91,37 @@ _CELL = re.compile(r"\$?([A-Z]+)\$?(\d+)")
 
 
 def evaluate(formula, cells, names):
-    """A tiny evaluator of the printed formulas: cells and names, + - * / ^, SQRT, SIGN, SUM, SUMSQ."""
+    """A tiny evaluator of the printed formulas: cells and names, + - * / ^, SQRT, SIGN, SUM, SUMSQ, IF."""
     def rng(m):
         col, r0, r1 = m.group(1), int(m.group(2)), int(m.group(4))
         return "[" + ",".join(repr(cells[f"{col}{r}"]) for r in range(r0, r1 + 1)) + "]"
     text = _RANGE.sub(rng, formula.lstrip("="))
-    text = _CELL.sub(lambda m: f"({cells[m.group(1) + m.group(2)]!r})", text)  # a cell is one operand
+    text = _CELL.sub(lambda m: f"(X({cells[m.group(1) + m.group(2)]!r}))", text)  # a cell is one operand
+    text = _NUM.sub(lambda m: f"X({m.group(0)})", text)
     text = text.replace("^", "**")
-    env = dict(names, SQRT=math.sqrt, SIGN=lambda v: float((v > 0) - (v < 0)), SUM=_sum, SUMSQ=lambda v: _sum([x * x for x in v]))
-    return eval(text, {"__builtins__": {}}, env)
+    env = {k: X(v) if isinstance(v, float) else v for k, v in names.items()}
+    env.update(SQRT=lambda v: X(math.sqrt(v)), SIGN=lambda v: X((v > 0) - (v < 0)), SUM=_sum, X=X,
+               SUMSQ=lambda v: _sum([x * x for x in v]), IF=lambda c, a, b: a if c else b)
+    return float(eval(text, {"__builtins__": {}}, env))
+
+
+_NUM = re.compile(r"(?<![\w.])\d+\.?\d*(?:[eE][-+]?\d+)?(?![\w(])")
+
+
+class X(float):
+    """A number as Excel computes with it: x^2 is x·x exactly (not libm's pow), other ^ is pow."""
+    def _op(f):
+        return lambda a, b: X(f(float(a), float(b)))
+    __add__, __radd__ = _op(lambda a, b: a + b), _op(lambda a, b: b + a)
+    __sub__, __rsub__ = _op(lambda a, b: a - b), _op(lambda a, b: b - a)
+    __mul__, __rmul__ = _op(lambda a, b: a * b), _op(lambda a, b: b * a)
+    __truediv__, __rtruediv__ = _op(lambda a, b: a / b), _op(lambda a, b: b / a)
+    __pow__ = _op(lambda a, b: a * a if b == 2 else a ** b)
+    __rpow__ = _op(lambda a, b: b * b if a == 2 else b ** a)
+    del _op
+
+    def __neg__(self):
+        return X(-float(self))
 
 
 def _sum(v):

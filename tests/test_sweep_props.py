@@ -20,8 +20,8 @@ from xlopt.core import buttons, sheets, state, sweep
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 from xlopt.core.errors import Diverged
 
-LRS = {"basic": (1e-6, 2e-3), "momentum": (1e-6, 3e-3), "rmsprop": (1e-3, 3.0), "adam": (1e-3, 30.0),
-       "adam_ann": (1e-3, 30.0), "nesterov": (1e-6, 3e-3), "adam_bc": (1e-3, 3.0), "lion": (1e-3, 1.0)}
+# lr ranges around each sheet's own default: from 1/100 of it (barely moves) to 20 times (diverges)
+LRS = {name: (s.lr_default / 100, s.lr_default * 20) for name, s in sheets.BY_NAME.items()}
 
 
 def cli(*argv):

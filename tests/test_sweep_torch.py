@@ -12,10 +12,20 @@ from xlopt.core import sheets, sweep  # noqa: E402
 from torch_side.cli import main as torch_side  # noqa: E402
 from torch_side.cmd_sweep import TorchOps  # noqa: E402
 
-GRIDS = {"basic": "lr=1e-5..1e-2:6:log", "momentum": "lr=1e-5..1e-2:5:log,mom=0.5,0.9",
-         "rmsprop": "lr=1e-3..3:5:log,sqr_mom=0.8,0.9", "adam": "lr=1e-3..30:6:log,mom=0.5,0.9",
-         "adam_ann": "lr=1e-2..30:5:log,sqr_mom=0.9,0.95", "nesterov": "lr=1e-5..1e-2:5:log,mom=0.5,0.9",
-         "adam_bc": "lr=1e-3..3:5:log,eps=1e-8,1e-3", "lion": "lr=1e-3..1:5:log,beta2=0.9,0.99"}
+
+
+def _grid(sheet):
+    """lr over 5 log-spaced values around the sheet's default, and its first hyper-parameter
+    at its default and 0.9 times it."""
+    d = sheet.lr_default
+    grid = f"lr={d / 100!r}..{d * 20!r}:5:log"
+    if sheet.hyper:
+        h, (_, v) = next(iter(sheet.hyper.items()))
+        grid += f",{h}={v!r},{v * 0.9!r}"
+    return grid
+
+
+GRIDS = {name: _grid(s) for name, s in sheets.BY_NAME.items()}
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

@@ -17,9 +17,12 @@ Three things make it as fast as ``torch.optim``'s own foreach code:
 * **Fusion.** ``a − (s·b)/d`` is ``_foreach_addcdiv(a, b, d, value=−s)``, which rounds exactly as
   the two steps do (the CPU kernel computes (s·b)/d then the sum), so it is always used. With
   ``fma=True`` also ``a ± s·b`` → ``_foreach_add(a, b, alpha=±s)`` and ``a + s·(b·c)`` →
-  ``_foreach_addcmul``: the CPU kernels evaluate these with a fused multiply-add, one rounding
-  instead of two, so results may differ from the per-tensor path in the last bit of an element.
-  ``fma=False`` gives exactly the per-tensor path's numbers (tests check both).
+  ``_foreach_addcmul`` (also ``a ± x²``, which saves allocating x² for every tensor): the CPU
+  kernels evaluate these with a fused multiply-add, one rounding instead of two, so results may
+  differ from the rules' own rounding in the last bit of an element. An EWMA ``a·β + (1−β)·b``
+  becomes one ``_foreach_lerp`` under ``fma=True`` too (as torch.optim's own ``lerp_``). The
+  per-tensor path runs the same graph, so both paths round alike. ``fma=False`` evaluates every
+  operation as written: the rules' own rounding, which float64 always gets (the sheet's bits).
 
 Supported operations are those the rules use: ``+ − · /``, ``** number``, ``sqrt`` and ``sign``; with any mix
 of lists and numbers. Anything else raises TypeError with the node it met.
@@ -28,7 +31,12 @@ import torch
 
 from xlopt.core.expr import E, sym
 
-__all__ = ["sym", "evaluate"]
+__all__ = ["sym", "evaluate", "plan"]
+
+
+def plan(outputs):
+    """The graph of ``outputs`` analysed once, to `run` over several environments."""
+    return _Graph(outputs)
 
 
 def _is_list(x):
@@ -36,10 +44,14 @@ def _is_list(x):
 
 
 class _Graph:
-    def __init__(self, outputs, env, fma, exact_sqrt):
-        self.env, self.fma, self.exact_sqrt = env, fma, exact_sqrt
+    """The analysis of one step's expression graph (who reads what), reusable over many
+    environments: the multi-tensor path runs it once over lists of all a bucket's tensors, the
+    per-tensor path once per parameter over lists of one tensor, so both round identically."""
+
+    def __init__(self, outputs):
         self.outputs = {}        # id(node) -> target name (or None)
         self.target_node = {}    # target name -> node
+        self.nodes = outputs
         for node, target in outputs:
             if not isinstance(node, E):
                 raise TypeError(f"a foreach output must be an expression of the inputs, got {node!r}")
@@ -47,19 +59,35 @@ class _Graph:
             if target is not None:
                 self.target_node[target] = node
         self.parents = {}
-        seen = set()
-
-        def visit(n):
+        seen, todo = set(), [node for node, _ in outputs]
+        while todo:  # iterative: a recursive closure would leave a reference cycle per step for the GC
+            n = todo.pop()
             if id(n) in seen:
-                return
+                continue
             seen.add(id(n))
             for a in n.args:
                 if isinstance(a, E):
                     self.parents.setdefault(id(a), []).append(n)
-                    visit(a)
-        for node, _ in outputs:
-            visit(node)
+                    todo.append(a)
         self.memo = {}
+
+    def run(self, env, fma=True, exact_sqrt=None):
+        """The outputs' values over ``env`` (see `evaluate`)."""
+        self.env, self.fma, self.exact_sqrt, self.memo = env, fma, exact_sqrt, {}
+        values = [self.ev(node) for node, _ in self.nodes]
+        inputs = {id(t) for lst in env.values() for t in lst} if None in self.outputs.values() else ()
+        out = []
+        for (node, target), v in zip(self.nodes, values):
+            if not _is_list(v):
+                raise TypeError(f"a foreach output must be a list of tensors, got {v!r} for {node!r}")
+            if target is None:
+                out.append([t.clone() for t in v] if any(id(t) in inputs for t in v) else v)
+                continue
+            dest = env[target]
+            if v is not dest and not all(x is y for x, y in zip(v, dest)):
+                torch._foreach_copy_(dest, v)
+        self.env = self.memo = None
+        return out
 
     # --- which values a consumer may overwrite -----------------------------------------------
     def fusable(self, n):
@@ -97,7 +125,13 @@ class _Graph:
             v = self.sqrt(n.args[0])
         elif n.op == "sign":
             A = self.ev(n.args[0])
-            v = torch._foreach_sign(A) if _is_list(A) else float((A > 0) - (A < 0))
+            if not _is_list(A):
+                v = float((A > 0) - (A < 0))
+            elif self.mutable(n.args[0]):
+                torch._foreach_sign_(A)
+                v = A
+            else:
+                v = torch._foreach_sign(A)
         elif n.op == "sq":
             v = self.square(n.args[0])
         elif n.op in ("+", "-", "*", "/", "^"):
@@ -159,11 +193,22 @@ class _Graph:
                     return torch._foreach_addcdiv(A, X, D, value=value)
         if not self.fma:
             return None
+        if op == "+":  # X·s + t·Y with t = 1 − s: an EWMA, one lerp (a + t·(b − a)) instead of two passes
+            sa, sb = self._scaled(a), self._scaled(b)
+            if sa is not None and sb is not None and sb[0] == 1 - sa[0] and sb[1].op not in ("sq", "*"):
+                A, Y = self.ev(sa[1]), self.ev(sb[1])
+                if _is_list(A) and _is_list(Y):
+                    if self.mutable(sa[1]):
+                        torch._foreach_lerp_(A, Y, sb[0])
+                        return A
+                    return torch._foreach_lerp(A, Y, sb[0])
         sx = self._scaled(b)
         if sx is None and op == "+":
             sx = self._scaled(a)
             if sx is not None:
                 a, b = b, a
+        if sx is None and self.fusable(b) and b.op == "sq":  # a ± x² (Adagrad's sum): an addcmul
+            sx = (1, b)
         if sx is None:
             return None
         s, x = sx
@@ -250,17 +295,62 @@ def evaluate(outputs, env, fma=True, exact_sqrt=None):
     list of values of the ``target=None`` outputs, in order. ``exact_sqrt``: a function applied to
     each CPU float64 tensor instead of ``torch._foreach_sqrt`` (see ``optim.exact_sqrt``).
     """
-    g = _Graph(outputs, env, fma, exact_sqrt)
-    values = [g.ev(node) for node, _ in outputs]
-    inputs = {id(t) for lst in env.values() for t in lst}
-    out = []
-    for (node, target), v in zip(outputs, values):
-        if not _is_list(v):
-            raise TypeError(f"a foreach output must be a list of tensors, got {v!r} for {node!r}")
-        if target is None:
-            out.append([t.clone() for t in v] if any(id(t) in inputs for t in v) else v)
-            continue
-        dest = env[target]
-        if not all(x is y for x, y in zip(v, dest)):
-            torch._foreach_copy_(dest, v)
-    return out
+    return _Graph(outputs).run(env, fma, exact_sqrt)
+
+
+# --- the fused path: the same graph printed once as Python source, for torch.compile --------------
+_OPS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
+_KERNELS = {}  # source -> compiled function
+
+
+def printed(outputs, inputs):
+    """``outputs`` ([(node, target)]) as the body of ``step(ps, gs, states, c)``, over one parameter
+    at a time, with every number of the graph read from ``c`` (so the next step, whose numbers
+    differ, runs the same source). Returns (source, numbers). Every node that is not a number is
+    tensor-valued (numbers fold before they meet a symbol), so the operations print as tensor ones."""
+    consts, lines, names = [], [], {}
+
+    def emit(n):
+        if id(n) in names:
+            return names[id(n)]
+        if n.op == "num":
+            consts.append(n.args[0])
+            return f"c[{len(consts) - 1}]"
+        if n.op == "sym":
+            s = {"p": "p", "g": "g"}.get(n.args[0]) or f"st[{n.args[0]!r}][i]"
+        elif n.op in ("sqrt", "sign"):
+            s = f"{emit(n.args[0])}.{n.op}()"
+        elif n.op == "sq":
+            a = emit(n.args[0])
+            s = f"{a} * {a}"
+        elif n.op in _OPS:
+            s = f"{emit(n.args[0])} {_OPS[n.op]} {emit(n.args[1])}"
+        else:
+            raise TypeError(f"the fused path has no operation {n.op!r} (in {n!r})")
+        names[id(n)] = f"t{len(names)}"
+        lines.append(f"        {names[id(n)]} = {s}")
+        return names[id(n)]
+    outs = [(emit(node) + (".clone()" if node.op == "sym" else ""), target) for node, target in outputs]
+    emit = None  # noqa: F841  (breaks the closure's reference cycle: no garbage for the GC each step)
+    body = ["def step(ps, gs, st, c, maximize):", "    made = []", "    for i in range(len(ps)):",
+            "        p, g = ps[i], gs[i]", "        if maximize:", "            g = -g", *lines, "        new = {}"]
+    for name, target in outs:
+        if target == "p":
+            body.append(f"        p.copy_({name})")
+        elif target in inputs:
+            body.append(f"        st[{target!r}][i].copy_({name})")
+        else:
+            body.append(f"        new[{target!r}] = {name}")
+    body += ["        made.append(new)", "    return made"]
+    return "\n".join(body) + "\n", consts
+
+
+def compiled(source):
+    """The step function of ``source``, compiled once by torch.compile (Inductor): dynamic shapes, so
+    one kernel serves tensors of every size (and is compiled by the C++ compiler once)."""
+    fn = _KERNELS.get(source)
+    if fn is None:
+        scope = {}
+        exec(compile(source, "<torch_side fused step>", "exec"), scope)  # noqa: S102  (our own printed graph)
+        fn = _KERNELS[source] = torch.compile(scope["step"], dynamic=True)
+    return fn

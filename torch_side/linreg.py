@@ -61,11 +61,14 @@ def torch_pass(sheet, data, inputs):
     p = torch.tensor([inputs["const"], inputs["slope"]], dtype=DTYPE, requires_grad=True)
     opt = make_optimizer(sheet, [p], inputs)
     seeds = sheet.torch.seeds
-    tensors = {k: inputs[target] for k, target in seeds.items() if k != "step"}
+    scalars = opt.scalar_keys  # numbers, not tensors: the step count (an int, as torch.optim keeps it)
+    tensors = {k: inputs[target] for k, target in seeds.items() if k not in scalars}
     if tensors:
         opt.init_state(p, **tensors)
-    if "step" in seeds:  # the step count (adam_bc's bias correction): an int, as torch.optim keeps it
-        opt.state[p]["step"] = int(inputs[seeds["step"]][0])
+    for k in scalars:
+        if k in seeds:
+            v = inputs[seeds[k]][0]
+            opt.state[p][k] = int(v) if k == "step" else float(v)
     state_cols = {k: sheet.target(target).keys for k, target in seeds.items()}
     carried = {key for keys in state_cols.values() for key in keys}
     env0 = {"lr": inputs["lr"], **{h: inputs[h] for h in sheet.hyper}}
@@ -84,8 +87,8 @@ def torch_pass(sheet, data, inputs):
         row = {"b": top[0].item(), "a": top[1].item(), "g_b": grad[0].item(), "g_a": grad[1].item(),
                "new_b": p[0].item(), "new_a": p[1].item()}
         for k, keys in state_cols.items():
-            st = opt.state[p]["step" if k == "step" else opt.state_name(k)]
-            row.update(zip(keys, [float(st)] if k == "step" else st.tolist()))
+            st = opt.state[p][k if k in scalars else opt.state_name(k)]
+            row.update(zip(keys, [float(st)] if k in scalars else st.tolist()))
         # the sheet's other columns, in its evaluation order: until a state column is reached in
         # that order a column reads the row above's state, after it the new one (torch's)
         env = dict(env0, **prev, x=x, y=y, b=top[0], a=top[1], g_b=grad[0], g_a=grad[1])

@@ -23,10 +23,10 @@ __all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func",
 
 # compare name -> the sheet definition offering it, in sheet order
 _SHEETS = {s.torch.compare: s for s in sheets.BY_NAME.values() if s.torch is not None and s.torch.compare}
-OPTIMIZERS = (*_SHEETS, "adamw")
+OPTIMIZERS = (*_SHEETS, "adamw", "muon")  # muon: no sheet (a 2-parameter model has no matrix)
 SCHEDULERS = ("constant", "cosine", "onecycle", "onecycle-torch", "anneal")
 # Peak learning rates that train the BatchNorm ResNets stably in a few epochs.
-DEFAULT_LR = {**{name: s.torch.compare_lr for name, s in _SHEETS.items()}, "adamw": 1e-2}
+DEFAULT_LR = {**{name: s.torch.compare_lr for name, s in _SHEETS.items()}, "adamw": 1e-2, "muon": 1e-2}
 LESSON_OPTS = tuple(name for name, s in _SHEETS.items() if s.lesson is not None)  # the lesson's five
 
 _OURS = {name: partial(getattr(optim, s.torch.cls), **s.torch.compare_kwargs) for name, s in _SHEETS.items()}
@@ -49,6 +49,8 @@ def opt_func(name, wd=0.):
     _check(name, OPTIMIZERS)
     if name == "adamw":
         return partial(torch.optim.AdamW, weight_decay=wd if wd else 1e-2)
+    if name == "muon":  # conv weights with Muon, the rest with AdamW, one lr (optim.MuonAdamW)
+        return partial(optim.MuonAdamW, weight_decay=wd)
     ours = _OURS[name]
     if name in _DECOUPLED and wd:
         return partial(ours, weight_decay=wd)

@@ -136,6 +136,14 @@ RECIPES = {r.name: r for r in [
     Recipe("hires-20ep", "hires-resnet", 20, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
            zero_bn=False, augment=_CF, tta=True, compare_to="lesson-aug-20ep",
            note="ours: hires-5ep's net and tuning with crop+flip for 20 epochs (aims at 95.0 %)"),
+    # the newer optimizers on resnet-5ep's setting (issue 23; not yet measured on the full data)
+    Recipe("adagrad-5ep", "resnet", 5, 1e-2, bs=256, opt="adagrad", wd=0., label_smoothing=0.1,
+           zero_bn=False, compare_to="lesson-resnet", note="ours: resnet-5ep with Adagrad"),
+    Recipe("schedfree-5ep", "resnet", 5, 2.5e-3, bs=256, opt="schedfree", sched="constant", wd=0.,
+           label_smoothing=0.1, zero_bn=False, compare_to="lesson-resnet",
+           note="ours: resnet-5ep with Schedule-Free AdamW, constant lr (no schedule)"),
+    Recipe("muon-5ep", "resnet", 5, 1e-2, bs=256, opt="muon", wd=0., label_smoothing=0.1, zero_bn=False,
+           compare_to="lesson-resnet", note="ours: resnet-5ep with Muon on the convs, AdamW on the rest"),
     # a seconds-long recipe for tests and smoke runs (`reproduce --only tiny --subset 600`)
     Recipe("tiny", "conv-bn", 2, 1e-2, bs=64, augment=("flip",), tta=True,
            note="smoke test: the small conv net, 2 epochs"),

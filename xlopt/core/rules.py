@@ -5,6 +5,8 @@ workbook's formula text and torch_side's optimizers all call these functions, so
 The order of operations is part of the definition (the workbook evaluates left to right, and the
 engine, the workbook and torch must agree to the last bit), so do not "simplify" these expressions.
 """
+import math
+
 from xlopt.core.expr import sign, sqrt, square, where
 
 FD_STEP = 0.01  # the basic sheet's finite-difference step, a literal in its formulas
@@ -154,3 +156,79 @@ def anneal_lr(lr, gradrat_, threshold=ANNEAL_THRESHOLD, factor=ANNEAL_FACTOR):
 def keep_best(avg, prev):
     """adam_ann's Run after each epoch: prev_grad2 takes avg_grad2 where it is smaller (the best seen)."""
     return where(avg < prev, avg, prev)
+
+
+# --- Adagrad (Duchi et al. 2011), as torch.optim.Adagrad ----------------------------------------
+def accumulate(sq_sum, g):
+    """Adagrad's running sum of squared gradients: s + g² (never forgets, unlike `ewma`)."""
+    return sq_sum + square(g)
+
+
+def decayed_lr(lr, t, lr_decay):
+    """Adagrad's learning rate at step t: lr / (1 + (t − 1)·lr_decay) (lr itself when lr_decay = 0)."""
+    return lr / (1 + (t - 1) * lr_decay)
+
+
+# --- Schedule-Free AdamW (Defazio et al. 2024, "The Road Less Scheduled", Algorithm 1) ------------
+def warmup_lr(lr, b2, t, warmup):
+    """γ_t = γ·√(1 − β2^t)·min(1, t/warmup): the paper's bias correction and linear warm-up.
+    min(1, t/warmup) is written t / max(t, warmup), which needs no division by a zero warm-up."""
+    return lr * sqrt(1 - b2 ** t) * (t / where(warmup < t, t, warmup))
+
+
+def weight_sum(wsum, lr_t):
+    """Σ γ_i² over the steps so far: what the average x is normalised by."""
+    return wsum + square(lr_t)
+
+
+def avg_weight(lr_t, wsum):
+    """c_{t+1} = γ_t² / Σ γ_i²: the weight of the new z in the average x (1 at the first step)."""
+    return square(lr_t) / wsum
+
+
+def sf_z(z, g, v, lr_t, eps):
+    """The base sequence: z − γ_t·g/(√v + ε), an Adam-normalised SGD step taken from z."""
+    return z - lr_t * g / (sqrt(v) + eps)
+
+
+def sf_decay(z, y, lr_t, wd):
+    """Schedule-Free's decoupled weight decay, evaluated at y: z − γ_t·λ·y."""
+    return z - lr_t * wd * y
+
+
+def sf_x(x, z, c):
+    """The average: x·(1 − c) + c·z — x is the point to evaluate (and to keep at the end)."""
+    return x * (1 - c) + c * z
+
+
+def sf_y(z, x, b1):
+    """Where the next gradient is taken: y = (1 − β1)·z + β1·x (written z·(1 − β1) + β1·x)."""
+    return z * (1 - b1) + b1 * x
+
+
+# --- Muon (Jordan et al. 2024), as torch.optim.Muon in torch 2.13 ---------------------------------
+NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)
+
+
+def newton_schulz(X, coefficients=NS_COEFFICIENTS, steps=5, eps=1e-7):
+    """Orthogonalise a matrix (push its singular values towards 1) by `steps` quintic
+    Newton–Schulz iterations: X ← a·X + (b·A + c·A·A)·X with A = X·Xᵀ, after scaling X to unit
+    Frobenius norm (at least eps). A wide orientation keeps A small: a tall X is transposed and back.
+    Matrix operands only (numpy arrays or tensors): a 2-parameter sheet has no matrix."""
+    a, b, c = coefficients
+    tall = X.shape[0] > X.shape[1]
+    if tall:
+        X = X.T
+    norm = sqrt((X * X).sum())
+    X = X / where(norm > eps, norm, eps)
+    for _ in range(steps):
+        A = X @ X.T
+        B = b * A + c * (A @ A)
+        X = a * X + B @ X
+    return X.T if tall else X
+
+
+def muon_lr(lr, rows, cols):
+    """Muon's learning rate for a rows×cols matrix (torch's adjust_lr_fn 'original'):
+    lr·√max(1, rows/cols), so tall matrices' updates have the same RMS per element."""
+    return lr * math.sqrt(max(1, rows / cols))
