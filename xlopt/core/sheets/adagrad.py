@@ -22,6 +22,7 @@ SHEET = Sheet(
     targets=(Target("gradtarget", "ms_last", ("s_b", "s_a"), 0.0),),
     summaries=(rmse("L"),),
     reset=Reset(lr=2.0),  # sums at 0, no warm-up: the first step is lr·g/|g|, exactly lr
+    watch="b slows down as the sums of g^2 (J, K) grow: 25 after 20 epochs at lr 2, still short of 30.",
     instructions=(
         "adagrad: Adagrad (Duchi et al., 2011), as torch.optim.Adagrad. Columns J, K add up every squared "
         "gradient seen so far, s = s + grad^2 (nothing is forgotten, unlike rmsprop's average), and "
