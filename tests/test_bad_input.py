@@ -402,3 +402,38 @@ def test_bad_input(case, tmp_path, monkeypatch, capsys):
     assert lines[0].startswith(f"{argv[0]} {argv[1]}: error: ")
     assert "Traceback" not in err and out == ""
     assert snapshot(tmp_path) == before  # every file byte-identical, none added
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug"), OSError(5, "Input/output error"), KeyError("k")],
+                         ids=["ValueError", "OSError-EIO", "KeyError"])
+def test_an_internal_error_keeps_its_traceback(monkeypatch, capsys, error):
+    """Not bad input: the exception propagates (the interpreter prints its traceback, exit 1)."""
+    from xlopt.cli import main
+    from xlopt.core import runner
+
+    def broken(args, make_book=None):
+        raise error
+    monkeypatch.setattr(runner, "run", broken)
+    with pytest.raises(type(error)):
+        main(["run", "adam"])
+    assert "error:" not in capsys.readouterr().err
+
+
+def test_a_library_valueerror_in_torch_side_is_a_bug(monkeypatch, capsys):
+    """command_main takes a ValueError for bad input only when torch_side or xlopt raised it."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from torch_side.cmd_errors import command_main
+    with pytest.raises(ValueError):
+        command_main("train", lambda args: np.reshape(np.arange(3), (2, 2)))(None)
+    assert command_main("train", lambda args: _raise_ours())(None) == 2
+    assert "torch-side train: error: --bs must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def _raise_ours():
+    from types import SimpleNamespace
+
+    from torch_side.cmd_train import recipe_from_args
+    recipe_from_args(SimpleNamespace(recipe="resnet-5ep", epochs=None, bs=0, subset=None, lr=None, opt=None,
+                                     sched=None))

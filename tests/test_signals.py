@@ -79,7 +79,7 @@ def test_click_interrupted_leaves_nothing(tmp_path, sig, after_s):
     path = tmp_path / "graddesc.xlsm"
     shutil.copyfile(src, path)
     before = digest(path)
-    interrupt(tmp_path, ["xlopt.cli", "click", "run", str(path), "--sheet", "adam", "--times", "4"], sig, after_s,
+    interrupt(tmp_path, ["xlopt.cli", "click", "run", str(path), "--sheet", "adam", "--times", "40"], sig, after_s,
               ("xlopt", "xlopt click"))
     assert sorted(os.listdir(tmp_path)) == ["graddesc.xlsm", "tmp"]  # no .~lock.graddesc.xlsm#, no temp file
     assert digest(path) == before
