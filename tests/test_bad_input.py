@@ -75,6 +75,77 @@ def _no_lr_name(d):
     wb.save(d / "graddesc.xlsm")
 
 
+def _zip_part(d, name, part, change):
+    """The built workbook saved as `name` with one zip part's bytes passed through `change`."""
+    import zipfile
+    with zipfile.ZipFile(WORKBOOK) as zin, zipfile.ZipFile(d / name, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, change(data) if info.filename == part else data)
+
+
+EXTERNAL = b'<!DOCTYPE sst [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+BOMB = (b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
+
+
+def _doctype(decl):
+    def change(data):
+        head, rest = data.split(b"?>", 1)
+        return head + b"?>" + decl + rest.replace(b"<t>", b"<t>&x;" if b"SYSTEM" in decl else b"<t>&c;", 1)
+    return change
+
+
+def _latin1(data):
+    """A part re-encoded as Latin-1 without saying so: an e-acute that is not UTF-8."""
+    return data.replace(b"<t>", "<t>caf\u00e9 ".encode("latin-1"), 1)
+
+
+def _utf16(data):
+    """A part re-encoded as UTF-16, as it declares."""
+    return data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+
+
+def _declared_latin1(data):
+    """A part that declares Latin-1 and holds an e-acute in it: well-formed, but not UTF-8."""
+    return _latin1(data.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"', 1))
+
+
+def _openpyxl_edit(d, sheet, cell, value):
+    import openpyxl
+    wb = openpyxl.load_workbook(WORKBOOK, keep_vba=True)
+    wb[sheet][cell] = value
+    wb.save(d / "graddesc.xlsm")
+
+
+def _fifo(d, name):
+    os.mkfifo(d / name)
+
+
+def _state_edit(d, edit):
+    _state(d)
+    s = json.loads((d / "s.json").read_text())
+    edit(s)
+    (d / "s.json").write_text(json.dumps(s))
+
+
+def _full_checkpoint(d, drop=None, **change):
+    """run/checkpoint.pt with every field CheckpointCB writes, less `drop`, with `change` applied."""
+    import torch
+
+    from torch_side.checkpoint import FORMAT, save_atomic
+    from torch_side.recipes import get_recipe
+    r = get_recipe("resnet-5ep")
+    config = {"opt": r.opt, "sched": r.sched, "lr": r.lr, "bs": r.bs}
+    ckpt = {"format": FORMAT, "model_name": r.model, "recipe": r.name, "config": config, "epoch": 0,
+            "n_epochs": r.epochs, "steps_per_epoch": 235, "model": {}, "opt": {}, "scheds": [], "history": [],
+            "loader_rng": None, "torch_rng": torch.get_rng_state()}
+    ckpt.pop(drop, None)
+    ckpt.update(change)
+    (d / "run").mkdir()
+    save_atomic(ckpt, d / "run" / "checkpoint.pt")
+
+
 # (id, setup, argv, exit code, message (a substring of the one stderr line), needs)
 CASES = [
     ("run-epochs-zero", None, ["xlopt", "run", "adam", "--epochs", "0"], 2, "--epochs must be at least 1, got 0", ""),
@@ -154,7 +225,143 @@ CASES = [
      "libreoffice"),
     ("compare-data-dir-empty", _empty_dir, ["torch-side", "compare", "--data-dir", "data"], 2,
      "--data-dir data lacks", "torch"),
+    # --- issue 19: text that is not UTF-8, oversized fields, damaged state files, FIFOs -----------------
+    ("run-csv-latin1", lambda d: (d / "d.csv").write_bytes(b"x,y\n1,2\n3,\xe94\n"),
+     ["xlopt", "run", "adam", "--data", "d.csv"], 2,
+     "data file d.csv is not UTF-8 text (byte 0xe9 at offset 10; a Latin-1 or UTF-16 file?): save it as CSV UTF-8", ""),
+    ("run-csv-utf16", lambda d: (d / "d.csv").write_bytes("x,y\n1,2\n2,3\n".encode("utf-16")),
+     ["xlopt", "run", "adam", "--data", "d.csv"], 2, "data file d.csv is not UTF-8 text (byte 0xff at offset 0", ""),
+    ("sweep-csv-latin1", lambda d: (d / "d.csv").write_bytes(b"x,y\n1,2\n3,\xe94\n"),
+     ["xlopt", "sweep", "adam", "--grid", "lr=0.1", "--data", "d.csv"], 2, "data file d.csv is not UTF-8 text", ""),
+    ("linreg-csv-utf16", lambda d: (d / "d.csv").write_bytes("x,y\n1,2\n2,3\n".encode("utf-16")),
+     ["torch-side", "linreg", "adam", "--data", "d.csv"], 2, "data file d.csv is not UTF-8 text", "torch"),
+    ("run-csv-field-over-128k", lambda d: (d / "d.csv").write_text("x,y\n1," + "2" * 140_000 + "\n"),
+     ["xlopt", "run", "adam", "--data", "d.csv"], 2,
+     "data file d.csv is not a CSV of x,y numbers (field larger than field limit (131072))", ""),
+    ("run-data-fifo", lambda d: _fifo(d, "d.csv"), ["xlopt", "run", "adam", "--data", "d.csv"], 2,
+     "data file d.csv is a pipe; give a plain file", ""),
+    ("run-state-fifo", lambda d: _fifo(d, "s.json"), ["xlopt", "run", "adam", "--state", "s.json"], 2,
+     "state file s.json is a pipe; give a plain file", ""),
+    ("show-state-fifo", lambda d: _fifo(d, "s.json"), ["xlopt", "show", "adam", "--state", "s.json"], 2,
+     "state file s.json is a pipe; give a plain file", ""),
+    ("run-state-log-junk", lambda d: _state_edit(d, lambda s: s["log"].append("junk")),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2, "state file s.json: the epoch log is missing or malformed", ""),
+    ("run-state-log-text-rmse", lambda d: _state_edit(d, lambda s: s["log"][0].update(rmse="x")),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2,
+     "state file s.json: entry 1 of the epoch log has rmse = 'x'; each entry needs numbers epoch, rmse", ""),
+    ("run-state-log-epoch-back", lambda d: _state_edit(d, lambda s: s["log"].append(dict(s["log"][0]))),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2, "entry 2 of the epoch log has epoch = 0", ""),
+    ("run-state-nested", lambda d: (d / "s.json").write_text("[" * 100_000 + "]" * 100_000),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2,
+     "state file s.json is corrupt (nested too deeply to be a state file); delete it to start from Reset", ""),
+    ("run-state-short-list", lambda d: _state_edit(d, lambda s: s["inputs"].update(momtarget=[0.0])),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2,
+     "state file s.json: input 'momtarget' holds [0.0]; it must be a list of 2 numbers", ""),
+    ("run-state-list-for-number", lambda d: _state_edit(d, lambda s: s["inputs"].update(lr=[1.0])),
+     ["xlopt", "run", "adam", "--state", "s.json"], 2, "input 'lr' holds [1.0]; it must be one number", ""),
+    ("linreg-state-short-list", lambda d: _state_edit(d, lambda s: s["inputs"].update(gradtarget=[])),
+     ["torch-side", "linreg", "adam", "--state", "s.json"], 2, "input 'gradtarget' holds []", "torch"),
+    # --- betas outside [0, 1), upper bounds ----------------------------------------------------------------
+    ("sweep-grid-beta-one", None, ["xlopt", "sweep", "adam", "--grid", "lr=0.1,mom=0.9,1"], 2,
+     "--grid mom=0.9,1: mom is a beta and must be in [0, 1) (got 1)", ""),
+    ("sweep-grid-beta-negative", None, ["xlopt", "sweep", "adam", "--grid", "sqr_mom=-0.1..0.9:3"], 2,
+     "--grid sqr_mom=-0.1..0.9:3: sqr_mom is a beta and must be in [0, 1) (got -0.1)", ""),
+    ("sweep-grid-lion-beta2", None, ["xlopt", "sweep", "lion", "--grid", "beta2=0.5..1.5:3"], 2,
+     "beta2 is a beta and must be in [0, 1) (got 1.5)", ""),
+    ("torch-sweep-grid-beta", None, ["torch-side", "sweep", "adam", "--grid", "mom=1.2"], 2,
+     "mom is a beta and must be in [0, 1) (got 1.2)", "torch"),
+    ("run-state-lion-beta2", lambda d: _lion_state(d),
+     ["xlopt", "run", "lion", "--state", "l.json"], 2, "beta2 (a beta) is 1.0; it must be a number in [0, 1)", ""),
+    ("run-rows-huge", None, ["xlopt", "run", "adam", "--data", "random", "--rows", "1000000000000"], 2,
+     "--rows must be at most 10000, got 1000000000000", ""),
+    ("sweep-rows-huge", None, ["xlopt", "sweep", "adam", "--grid", "lr=0.1", "--data", "random", "--rows",
+                               "1000000000000"], 2, "--rows must be at most 10000, got 1000000000000", ""),
+    ("build-rows-huge", None, ["xlopt", "build", "--data", "random", "--rows", "1000000000000"], 2,
+     "--rows must be at most 10000, got 1000000000000", ""),
+    ("sched-plot-epochs-huge", None, ["torch-side", "sched-plot", "--out", "s.png", "--epochs", "100000000"], 2,
+     "--epochs must be at most 1000, got 100000000", "torch"),
+    ("sched-plot-steps-huge", None, ["torch-side", "sched-plot", "--out", "s.png", "--epochs", "900", "--bs", "1"],
+     2, "900 epochs x 60000 batches = 54000000 steps; at most 1000000 can be plotted", "torch"),
+    ("train-epochs-huge", None, ["torch-side", "train", "--recipe", "resnet-5ep", "--epochs", "100000", "--out", "run"],
+     2, "--epochs must be at most 1000, got 100000", "torch"),
+    ("lr-find-gamma-one", None, ["torch-side", "lr-find", "--out", "l.png", "--gamma", "1"], 2,
+     "--gamma must be a number in (1, 10)", "torch"),
+    ("lr-find-gamma-zero", None, ["torch-side", "lr-find", "--out", "l.png", "--gamma", "0"], 2,
+     "--gamma must be a number in (1, 10)", "torch"),
+    ("lr-find-gamma-nan", None, ["torch-side", "lr-find", "--out", "l.png", "--gamma", "nan"], 2,
+     "--gamma must be a number in (1, 10) (the lr's growth per batch: 1.3 grows it 30 % a batch), got nan", "torch"),
+    ("lr-find-start-lr-zero", None, ["torch-side", "lr-find", "--out", "l.png", "--start-lr", "0"], 2,
+     "--start-lr must be a number in (0, 10) (the finder's first learning rate), got 0.0", "torch"),
+    ("show-batch-out-missing-folder", None, ["torch-side", "show-batch", "--out", "nodir/b.png"], 2,
+     "--out nodir/b.png: folder", "torch"),
+    ("torch-sweep-device-tpu", None, ["torch-side", "sweep", "adam", "--grid", "lr=0.1", "--device", "tpu"], 2,
+     "--device tpu: choose cpu, cuda (cuda:N) or auto", "torch"),
+    ("train-device-tpu", None, ["torch-side", "train", "--recipe", "resnet-5ep", "--device", "tpu", "--out", "run"],
+     2, "--device tpu: choose cpu, cuda (cuda:N) or auto", "torch"),
+    # --- --out under a file ----------------------------------------------------------------------------------
+    ("train-out-under-file", _out_file, ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "out/run"], 2,
+     "is a file, not a folder; choose another place", "torch"),
+    ("sched-plot-out-under-file", _out_file, ["torch-side", "sched-plot", "--out", "out/s.png"], 2,
+     "is a file, not a folder", "torch"),
+    ("activations-out-under-file", _out_file, ["torch-side", "activations", "--out", "out/act"], 2,
+     "is a file, not a folder; choose another place", "torch"),
+    ("reproduce-out-under-file", _out_file, ["torch-side", "reproduce", "--only", "lesson-conv", "--out", "out/r"], 2,
+     "is a file, not a folder; choose another place", "torch"),
+    # --- checkpoints ---------------------------------------------------------------------------------------------
+    ("train-resume-no-model-name", lambda d: _full_checkpoint(d, drop="model_name"),
+     ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "run", "--resume"], 2,
+     "lacks 'model_name', which every torch-side checkpoint holds", "torch"),
+    ("train-resume-no-n-epochs", lambda d: _full_checkpoint(d, drop="n_epochs"),
+     ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "run", "--resume"], 2,
+     "lacks 'n_epochs', which every torch-side checkpoint holds", "torch"),
+    ("train-resume-list-config", lambda d: _full_checkpoint(d, config=["adam"]),
+     ["torch-side", "train", "--recipe", "resnet-5ep", "--out", "run", "--resume"], 2,
+     "holds config = list, not what torch-side writes", "torch"),
+    # --- workbooks that would be damaged ------------------------------------------------------------------------
+    ("click-macro-workbook-named-xlsx", lambda d: shutil.copyfile(WORKBOOK, d / "graddesc.xlsx"),
+     ["xlopt", "click", "run", "graddesc.xlsx", "--sheet", "adam"], 2,
+     "is a macro workbook (it holds a VBA project) named .xlsx; saving it as .xlsx would drop its macros and "
+     "buttons - rename it to .xlsm", ""),
+    ("click-external-entity", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _doctype(EXTERNAL)),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/sharedStrings.xml declares a document type (entities)", ""),
+    ("click-entity-bomb", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _doctype(BOMB)),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/sharedStrings.xml declares a document type (entities)", ""),
+    ("check-external-entity", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _doctype(EXTERNAL)),
+     ["xlopt", "check", "graddesc.xlsm"], 2, "its part xl/sharedStrings.xml declares a document type", ""),
+    ("click-latin1-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _latin1),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/sharedStrings.xml is not well-formed XML (not well-formed (invalid token)", ""),
+    ("click-utf16-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/workbook.xml", _utf16),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/workbook.xml is UTF-16 (byte 0); spreadsheets write UTF-8 - open it in your spreadsheet", ""),
+    ("check-utf16-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/workbook.xml", _utf16),
+     ["xlopt", "check", "graddesc.xlsm"], 2, "its part xl/workbook.xml is UTF-16", ""),
+    ("click-declared-latin1-part", lambda d: _zip_part(d, "graddesc.xlsm", "xl/sharedStrings.xml", _declared_latin1),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "its part xl/sharedStrings.xml is not UTF-8", ""),
+    ("click-formulas-replaced-by-values", lambda d: _openpyxl_edit(d, "adam", "E4", 9.21058),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "sheet 'adam', cell E4 (", "libreoffice"),
+    ("click-beta-cell-one", lambda d: _openpyxl_edit(d, "adam", "J1", 1.0),
+     ["xlopt", "click", "run", "graddesc.xlsm", "--sheet", "adam"], 2,
+     "sheet 'adam', cell J1 (mom) holds 1.0; mom is a beta and must be a number in [0, 1)", "libreoffice"),
+    ("click-beta-cell-negative", lambda d: _openpyxl_edit(d, "lion", "L1", -0.5),
+     ["xlopt", "click", "reset", "graddesc.xlsm", "--sheet", "lion"], 2,
+     "sheet 'lion', cell L1 (beta2) holds -0.5; beta2 is a beta", "libreoffice"),
+    ("compare-workbook-entity", lambda d: _zip_part(d, "w.xlsx", "xl/sharedStrings.xml", _doctype(BOMB)),
+     ["torch-side", "compare", "--workbook", "w.xlsx"], 2,
+     "its part xl/sharedStrings.xml declares a document type", "torch"),
 ]
+
+
+def _lion_state(d):
+    book = state.fresh("lion")
+    state.save(book, "lesson", str(d / "l.json"))
+    s = json.loads((d / "l.json").read_text())
+    s["inputs"]["beta2"] = 1.0
+    (d / "l.json").write_text(json.dumps(s))
 
 
 def snapshot(d):
@@ -162,6 +369,9 @@ def snapshot(d):
     for root, _, files in os.walk(d):
         for f in files:
             p = os.path.join(root, f)
+            if not os.path.isfile(p):  # a FIFO (opening it would block): its kind stands for its content
+                out[os.path.relpath(p, d)] = oct(os.lstat(p).st_mode)
+                continue
             with open(p, "rb") as fh:
                 out[os.path.relpath(p, d)] = hashlib.sha256(fh.read()).hexdigest()
     return out

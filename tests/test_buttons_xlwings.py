@@ -349,3 +349,23 @@ def test_xlwings_json_book():
     assert book.sheets[0].name == "adam"
     with pytest.raises(XloptError):
         press.press(XlwingsBook(book.sheets[0]), "run")  # a bare sheet carries none of the names
+
+
+@pytest.mark.parametrize("name", sheets.SHEETS)
+@pytest.mark.parametrize("cell_value", ["0.1x", None, -1.0])
+def test_reset_restores_an_lr_cell_that_holds_no_number(name, cell_value):
+    """Run says "type a number there (or press Reset)"; Reset then does put lr back (no loop)."""
+    sheet = excel(name)
+    book = XlwingsBook(sheet)
+    lr_cell = book.address("lr")
+    sheet.cells[lr_cell] = cell_value
+    with pytest.raises(BadInput, match=r"lr\)"):
+        press.press(XlwingsBook(sheet), "run")
+    press.press(XlwingsBook(sheet), "reset")
+    layout = sheets.get(name)
+    ref = state.fresh(name)
+    assert sheet.cells[lr_cell] == (layout.reset.lr if layout.reset.lr is not None else layout.lr_default)
+    book = XlwingsBook(sheet)
+    for k in ("const", "slope", "rmse"):
+        if ref.has(k) and book.has(k):
+            assert math.isclose(book.get(k), ref.get(k), rel_tol=1e-12), k

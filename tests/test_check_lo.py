@@ -17,7 +17,7 @@ from xlopt.live import lo as lo_mod
 from xlopt.live.lo import bridge as lo_bridge, process as lo_process
 from xlopt.live import readback
 from xlopt.core import sheets, state
-from xlopt.writers import workbook
+from xlopt.writers import paths, workbook
 from xlopt.core.engine import Data
 from xlopt.core.cells import parse_ref
 from xlopt.core.errors import BadInput
@@ -45,8 +45,9 @@ def _maybe_xlsm(path):
 
 
 def expected_count(n):
-    """Formula cells: x and y on the data sheet, and every cell sheet_cells lists."""
-    return 2 * n + sum(len(sheet_cells(sheets.get(s), n)) for s in sheets.SHEETS)
+    """Formula cells: x and y on the data sheet, every cell sheet_cells lists, and the paths sheet's."""
+    optimizer = sum(len(sheet_cells(sheets.get(s), n)) for s in sheets.SHEETS)
+    return 2 * n + optimizer + len(paths.cells([float(i) for i in range(n)], [1.0] * n))
 
 
 @pytest.mark.parametrize("key, rows", [("lesson", 29), ("full", 29), ("random", 37), ("xlsm", 29)])
@@ -58,7 +59,7 @@ def test_every_formula_cell_equals_the_engine(lo, built, key, rows):  # noqa: F8
         results = readback.check(doc)
     finally:
         doc.close()
-    assert [r.sheet for r in results] == ["data", *sheets.SHEETS]
+    assert [r.sheet for r in results] == ["data", *sheets.SHEETS, paths.NAME]
     problems = [p for r in results for p in r.problems]
     assert not problems, problems[:5]
     assert sum(r.checked for r in results) == expected_count(rows)
@@ -73,8 +74,10 @@ def test_recalculated_values_are_the_reset_values(lo, built):  # noqa: F811
     try:
         for name in sheets.SHEETS:
             book = state.fresh(name)
-            rows = doc.read_raw(name, f"A1:{book.sheet.column_letters()[-1]}34")  # one read
-            for c in sheet_cells(book.sheet, 29, book.pass_, book.inputs):
+            want = sheet_cells(book.sheet, 29, book.pass_, book.inputs)
+            last = max((parse_ref(c.address)[:2] for c in want), key=lambda rc: rc[0])[0]
+            rows = doc.read_raw(name, f"A1:Z{last + 1}")  # one read
+            for c in want:
                 r, col, _, _ = parse_ref(c.address)
                 got = rows[r][col]
                 assert math.isclose(got, c.value, rel_tol=1e-12, abs_tol=1e-300), (name, c.address, got, c.value)
@@ -132,8 +135,7 @@ def test_cli_check_of_the_committed_workbook(xlopt_cli):
     before = digest(COMMITTED)
     code, out, err = xlopt_cli("check", COMMITTED)
     assert code == 0, out + err
-    n_sheets = 1 + len(sheets.SHEETS)  # the data sheet and each definition's: counted from the definitions
-    assert f"checked {expected_count(29)} formula cells on {n_sheets} sheet(s)" in out and "OK" in out
+    assert f"checked {expected_count(29)} formula cells on {len(sheets.SHEETS) + 2} sheet(s)" in out and "OK" in out, out
     assert digest(COMMITTED) == before
 
 

@@ -35,12 +35,8 @@ def _compare(out, *extra):
 @needs_ray
 def test_two_workers_give_the_sequential_numbers_bit_for_bit(tmp_path, capsys):
     from tests.test_fashion_compare import _lab_workbook
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a Ray worker's share here is one CPU: one torch thread, same bits
-    try:
-        assert _compare(tmp_path / "seq") == 0
-    finally:
-        torch.set_num_threads(threads)
+    # no thread juggling: each trial runs with --threads (default 1) torch threads, sequential or not
+    assert _compare(tmp_path / "seq") == 0
     book = _lab_workbook(tmp_path / "lab.xlsx")
     assert _compare(tmp_path / "ray", "--workers", "2", "--workbook", str(book)) == 0
     import signal
@@ -171,3 +167,18 @@ def test_without_workers_ray_is_not_imported(tmp_path):
                        env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
     assert r.stdout.strip().splitlines()[-1] == "NO-RAY 0", r.stderr[-2000:]
     assert not (tmp_path / "o" / "trials").exists()
+
+
+@needs_ray
+def test_seeds_and_tuning_on_two_workers_equal_the_sequential_run_bit_for_bit(tmp_path):
+    """The whole protocol (tuning trials, then the tuned setting on two seeds) through Ray."""
+    grid = ["compare", "--opts", "adam", "--scheds", "constant", "--subset", "300", "--bs", "50",
+            "--epochs", "1", "--device", "cpu", "--no-progress", "--seeds", "2", "--tune", "lr",
+            "--budget", "2"]
+    assert cli.main([*grid, "--out", str(tmp_path / "seq")]) == 0
+    assert cli.main([*grid, "--out", str(tmp_path / "ray"), "--workers", "2"]) == 0
+    for f in ("compare.csv", "tune.csv"):
+        seq, par = (pd.read_csv(tmp_path / d / f) for d in ("seq", "ray"))
+        cols = RESULT + (["setting", "seed"] if f == "compare.csv" else [])
+        assert len(seq) == (4 if f == "compare.csv" else 2)
+        pd.testing.assert_frame_equal(seq[cols], par[cols], check_exact=True)

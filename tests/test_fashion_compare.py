@@ -107,3 +107,97 @@ def test_bad_input_messages(tmp_path, capsys):
     (tmp_path / "bad.xlsx").write_text("not a zip")
     with pytest.raises(ValueError, match="not a readable"):
         write_sheet(tmp_path / "bad.xlsx", pd.DataFrame(columns=COLUMNS))
+
+
+def test_seeds_tuning_and_target_on_a_tiny_subset(tmp_path, capsys):
+    """The fair protocol end to end: 2 seeds, 3 lr trials per cell on a held-out split, a target."""
+    from torch_side.cmd_compare import SUMMARY_COLUMNS, tune_grid
+    out = tmp_path / "out"
+    rc = cli.main(["compare", "--opts", "sgd,adam", "--scheds", "constant", "--subset", "600",
+                   "--bs", "50", "--epochs", "1", "--device", "cpu", "--no-progress", "--seeds", "2",
+                   "--tune", "lr", "--budget", "3", "--target", "0.2", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    df = pd.read_csv(out / "compare.csv")
+    assert list(df.columns) == COLUMNS and len(df) == 8  # 2 cells x (default, tuned) x 2 seeds
+    assert (df["status"] == "ok").all() and set(df["seed"]) == {42, 43}
+    assert list(df["setting"][:4]) == ["default", "default", "tuned", "tuned"]
+    tune = pd.read_csv(out / "tune.csv")
+    grid = [lr for lr, _ in tune_grid("lr", 3)]
+    assert grid == [1e-4, 1e-2, 1.0]
+    for opt in ("sgd", "adam"):  # the same grid and budget for every cell; the best one is used
+        t = tune[tune["optimizer"] == opt]
+        assert list(t["lr"]) == grid and (t["setting"] == "tune").all()
+        best = t.sort_values(["accuracy", "valid_loss"], ascending=[False, True], kind="stable").iloc[0]
+        tuned = df[(df["optimizer"] == opt) & (df["setting"] == "tuned")]
+        assert (tuned["lr"] == best["lr"]).all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == SUMMARY_COLUMNS and len(summary) == 4
+    for r in summary.itertuples():
+        runs = df[(df["optimizer"] == r.optimizer) & (df["setting"] == r.setting)]["accuracy"]
+        assert r.seeds == 2
+        assert r.accuracy == pytest.approx(runs.mean(), abs=1e-12)
+        assert r.accuracy_std == pytest.approx(runs.std(ddof=1), abs=1e-12)
+    # one epoch: the target is reached in epoch 1 exactly when the final accuracy reaches it
+    assert ((df["accuracy"] >= 0.2) == df["epochs_to_target"].eq(1)).all()
+    assert (df["seconds_to_target"].dropna() > 0).all()
+    printed = capsys.readouterr().out
+    assert "mean +- std over 2 seed(s)" in printed and "epochs / s to 0.2" in printed
+    for f in ("compare.png", "accuracy.png"):
+        assert (out / f).stat().st_size > 1000
+
+
+def test_tuning_split_is_held_out_of_the_training_images():
+    import torch
+    from torch_side.cmd_compare import _dls
+    spec = {"subset": 600, "test_size": None, "bs": 50, "data_seed": 42, "data_dir": None,
+            "seed": 42}
+    test = _dls(spec, torch.device("cpu"))
+    valid = _dls({**spec, "split": "valid"}, torch.device("cpu"))
+    assert len(test.train.y) == 600 and len(test.valid.y) == 100
+    assert len(valid.train.y) == 500 and len(valid.valid.y) == 100
+    # the validation images are training images, none of them in the split's own training part
+    assert torch.equal(torch.cat([valid.train.x, valid.valid.x]), test.train.x)
+    assert _dls({**spec, "test_size": 10_000}, torch.device("cpu")).valid.y.shape == (10_000,)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seeds", "0"], "--seeds must be a positive integer"),
+    (["--tune", "lr", "--budget", "0"], "--budget must be a positive integer"),
+    (["--target", "93"], "--target is a test accuracy between 0 and 1"),
+    (["--test-size", "20000"], "--test-size must be 1..10000"),
+    (["--tune", "lr", "--subset", "60"], "--tune holds out a sixth"),
+])
+def test_protocol_bad_input_is_one_line(tmp_path, capsys, extra, message):
+    assert cli.main(["compare", "--device", "cpu", "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_plot_tells_overlapping_curves_apart(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from torch_side.cmd_compare import plot
+    same = [2.3 - 0.01 * i for i in range(50)]
+    saved = {}
+    orig = plt.Figure.savefig
+    plt.Figure.savefig = lambda fig, path, **k: saved.setdefault("fig", fig)
+    try:
+        plot({("adam", "constant", "default"): same, ("adamw", "constant", "default"): same},
+             ["constant"], tmp_path / "c.png")
+    finally:
+        plt.Figure.savefig = orig
+    a, b = saved["fig"].axes[0].get_lines()
+    assert a.get_color() != b.get_color() and a.get_linestyle() != b.get_linestyle()
+    assert a.get_marker() != b.get_marker()
+
+
+def test_tune_grid_is_the_same_log_grid_for_every_cell():
+    from torch_side.cmd_compare import LR_RANGE, WD_RANGE, tune_grid
+    assert tune_grid("lr", 5) == [(1e-4, None), (1e-3, None), (1e-2, None), (1e-1, None), (1.0, None)]
+    pts = tune_grid("lr,wd", 4)
+    assert len(pts) == 4 and pts == tune_grid("lr,wd", 4)  # fixed: every cell gets these points
+    assert all(LR_RANGE[0] <= lr <= LR_RANGE[1] and WD_RANGE[0] <= wd <= WD_RANGE[1] for lr, wd in pts)
+    assert len({lr for lr, _ in pts}) == 4 and len({wd for _, wd in pts}) == 4
+    with pytest.raises(ValueError, match="--budget must be a positive integer"):
+        tune_grid("lr", 0)

@@ -106,6 +106,28 @@ def test_reproduce_tiny_end_to_end_then_resume_skips_it(tmp_path, capsys, monkey
     assert json.loads((out / "results.json").read_text())["rows"]["tiny"] == row
 
 
+def test_bare_reproduce_lists_the_experiments_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    def no_training(*a, **k):
+        raise AssertionError("a bare reproduce trained something")
+    monkeypatch.setattr(cmd_reproduce, "train_recipe", no_training)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["reproduce"]) == 0
+    out = capsys.readouterr().out
+    assert "--all for every one" in out and "CPU estimate" in out
+    assert "lesson-erase-50ep" in out and "hires-20ep" in out and "tiny" not in out
+    assert list(tmp_path.iterdir()) == []  # no runs/, no bench/results in the current folder
+
+
+def test_reproduce_epochs_override_is_a_smoke_run_under_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["reproduce", "--only", "tiny", "--epochs", "1", "--subset", "600",
+                     "--device", "cpu", "--no-progress", "--out", "o"]) == 0
+    row = json.loads((tmp_path / "o" / "results.json").read_text())["rows"]["tiny"]
+    assert row["epochs"] == 1 and not row["full_scale"] and "--epochs 1" in row["command"]
+    assert [p.name for p in (tmp_path / "o" / "bench").iterdir()][0].endswith("-tiny-subset.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
 def test_reproduce_ensemble_of_two_learners(tmp_path, monkeypatch):
     from torch_side import recipes
     monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.replace(RECIPES["tiny"], learners=2,
@@ -188,3 +210,18 @@ def test_teaching_commands_bad_input(tmp_path, capsys, monkeypatch, cmd, args, m
     assert cli.main([cmd, *args]) == 2
     assert message in _err(capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_plot_marks_smoke_runs_and_starts_near_the_data(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    saved = {}
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **k: saved.setdefault("fig", fig))
+    rows = {"lesson-resnet": {"accuracy": 0.929, "full_scale": True, "train_images": 60000, "epochs": 5},
+            "tiny": {"accuracy": 0.58, "full_scale": False, "train_images": 600, "epochs": 2}}
+    cmd_reproduce._plot(rows, tmp_path / "r.png")
+    ax = saved["fig"].axes[0]
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(58)
+    assert any("smoke run" in t.get_text() for t in ax.get_legend().get_texts())
+    assert any("smoke: 600 img" in t.get_text() for t in ax.texts)
+    assert 50 < ax.get_ylim()[0] <= 58

@@ -156,3 +156,81 @@ def test_full_epoch_of_resnet_on_cpu(tmp_path):
     """One epoch on all 60,000 images: measured 0.817 in 33 s here (1cycle over one epoch)."""
     assert _train(tmp_path, "--recipe", "resnet-5ep", "--epochs", "1") == 0
     assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] >= 0.78
+
+
+def test_epoch_table_when_piped(tmp_path):
+    """Under a pipe (or nohup's file) the table still comes, a line as each epoch ends."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run([sys.executable, "-m", "torch_side", "train", "--recipe", "tiny", "--subset",
+                        "600", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("epoch "))
+    assert lines[head].split() == ["epoch", "train_loss", "valid_loss", "accuracy", "time"]
+    assert [line.split()[0] for line in lines[head + 1:head + 3]] == ["1", "2"]
+    assert "recipe tiny: conv-bn, 2 epochs" in r.stdout and "1 epochs" not in r.stdout
+    assert r.stderr == ""  # no bar on a pipe
+
+
+def test_wd_label_smoothing_threads_and_test_size(tmp_path, monkeypatch):
+    from torch_side import cmd_train
+    seen = {}
+    real = cmd_train.build_learner
+
+    def spy(recipe, *a, **k):
+        seen["recipe"] = recipe
+        return real(recipe, *a, **k)
+    monkeypatch.setattr(cmd_train, "build_learner", spy)
+    threads = torch.get_num_threads()
+    try:
+        assert _train(tmp_path, "--recipe", "tiny", "--subset", "600", "--epochs", "1", "--wd", "0.05",
+                      "--label-smoothing", "0.2", "--threads", "1", "--test-size", "10000") == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    r = seen["recipe"]
+    assert (r.wd, r.label_smoothing, r.epochs) == (0.05, 0.2, 1)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["train_images"] == 600 and m["test_images"] == 10_000  # the full test set
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--opt", "sgd", "--wd", "0.1"], "--wd is decoupled weight decay, which sgd does not have"),
+    (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1)"),
+    (["--test-size", "0"], "--test-size must be 1..10000"),
+    (["--threads", "0"], "--threads must be a positive integer"),
+])
+def test_new_options_refuse_bad_values(tmp_path, capsys, args, message):
+    assert _train(tmp_path / "o", "--recipe", "tiny", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_option_of_every_command_has_help_and_defaults_say_where_they_come_from(capsys):
+    import argparse
+    import importlib
+
+    from torch_side.cli import COMMANDS
+    from torch_side.recipes import RECIPES
+    for name, (mod, _) in COMMANDS.items():
+        m, _, attr = mod.partition(":")
+        module = importlib.import_module(m)
+        p = argparse.ArgumentParser()
+        (getattr(module, attr) if attr else module).add_arguments(p)
+        assert [a.dest for a in p._actions if not a.help] == [], name
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: the recipe's, see the table below)" in out and "(default adamw)" not in out
+    for r in RECIPES.values():  # the table shows each recipe's own settings
+        assert any(line.split()[:4] == [r.name, r.model, str(r.epochs), f"{r.lr:g}"]
+                   for line in out.splitlines()), r.name
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    top = capsys.readouterr().out
+    assert "torch-side reproduce" in top and "compare" in top and "one sub-command per module" not in top

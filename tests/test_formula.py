@@ -147,7 +147,7 @@ def test_printed_formulas_evaluate_to_the_engine_values(name_, data):
     names = {k: v for k, v in book.inputs.items() if not isinstance(v, list)}
     names.update(book.pass_.summary)
     for c in cells:
-        if c.formula.startswith("=data!"):
+        if c.formula.startswith("=data!") or c.what == "panel_epoch":  # the log's epochs: test_check_lo
             continue
         got = evaluate(c.formula, values, names)
         assert got == c.value or (math.isnan(got) and math.isnan(c.value)), (c.address, c.formula, got, c.value)

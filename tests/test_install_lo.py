@@ -47,3 +47,17 @@ def test_the_command_line_installs_into_a_given_profile(xlopt_cli, tmp_path, mon
     assert not os.path.exists(install_lo.script_path(str(tmp_path)))
     code, out, err = xlopt_cli("install-libreoffice", "--profile", tmp_path, "--uninstall")
     assert code == 0 and "nothing of xlopt's" in out
+
+
+def test_install_warns_when_macro_security_keeps_the_buttons_from_running(tmp_path):
+    profile = str(tmp_path)
+    notes = install_lo.install(profile, paths=[], check=False)  # no level set: LibreOffice's default, High
+    warnings = [n for n in notes if n.startswith("warning")]
+    assert len(warnings) == 1 and "High (its default)" in warnings[0] and "--macro-security medium" in warnings[0]
+    assert install_lo.macro_security_level(profile) == "high"
+    notes = install_lo.install(profile, paths=[], macro_security="medium", check=False)
+    assert not any(n.startswith("warning") for n in notes) and install_lo.macro_security_level(profile) == "medium"
+    notes = install_lo.install(profile, paths=[], check=False)  # the level the user chose stays, no warning
+    assert not any(n.startswith("warning") for n in notes)
+    notes = install_lo.install(profile, paths=[], macro_security="very-high", check=False)
+    assert any(n.startswith("warning") and "Very High" in n for n in notes)

@@ -67,6 +67,15 @@ def defined_names(files):
                   for a, v in re.findall(r"<definedName ([^>]*)>([^<]*)</definedName>", wb))
 
 
+def code_names(files):
+    """The code names that tie the VBA project's document modules to the workbook and its sheets."""
+    def code(xml, tag):
+        m = re.search(rf"<{tag}\b[^>]*>", xml)
+        return m and keep_parts._attr(m.group(0), "codeName")
+    sheets_ = {name: code(files[part].decode(), "sheetPr") for name, part in keep_parts._sheet_parts(files).items()}
+    return code(files["xl/workbook.xml"].decode(), "workbookPr"), sheets_
+
+
 def vba_source(path):
     with pyopenvba.ExcelFile(path) as wb:
         return {m: wb.get_module(m) for m in wb.module_names()}
@@ -82,6 +91,7 @@ def assert_keeps(path, ref):
     assert sheet_targets(got) == sheet_targets(want)
     assert macros(got) == macros(want)
     assert defined_names(got) == defined_names(want)
+    assert code_names(got) == code_names(want)  # LibreOffice drops them; Excel ties ThisWorkbook, Sheet1... by them
     assert vba_source(path) == vba_source(ref)
 
 

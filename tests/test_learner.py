@@ -197,3 +197,40 @@ def test_summary_totals_and_flops():
     assert df.attrs["total_mflops"] == pytest.approx((36 * 64 + 4 + 2570) / 1e6)
     assert df.iloc[0]["Output"] == (2, 4, 8, 8)
     assert "Tot params: 2,610" in format_summary(df)
+
+
+def test_epoch_table_reads_like_fastai():
+    lines = []
+    metrics = MetricsCB(accuracy, logger=lines.append)
+    Learner(_mlp(), _blobs(), lr=0.1, cbs=[metrics]).fit(3)
+    assert lines[0].split() == ["epoch", "train_loss", "valid_loss", "accuracy", "time"]
+    assert len(lines) == 4  # the header, then one line per epoch, as it ends
+    for k, line in enumerate(lines[1:]):
+        ep, train, valid, acc, t = line.split()
+        assert int(ep) == k + 1  # counted from 1
+        rows = {r["phase"]: r for r in metrics.log if r["epoch"] == k}
+        assert float(train) == pytest.approx(rows["train"]["loss"], abs=6e-5)
+        assert float(valid) == pytest.approx(rows["valid"]["loss"], abs=6e-5)
+        assert float(acc) == pytest.approx(rows["valid"]["accuracy"], abs=6e-5)
+        assert t.count(":") == 1
+    lines.clear()  # training only: the line comes after the training phase, valid_loss empty
+    Learner(_mlp(), _blobs(), lr=0.1, cbs=[MetricsCB(accuracy, logger=lines.append)]).fit(1, valid=False)
+    assert len(lines) == 2 and len(lines[1].split()) == 4
+
+
+def test_progress_bar_shows_every_batchs_loss(monkeypatch):
+    from xlopt.core import progress
+    monkeypatch.setattr(progress, "is_terminal", lambda stream=None: True)
+    shown = []
+
+    class Spy(Callback):
+        order = ProgressCB.order + 1
+
+        def after_batch(self, learn):
+            if learn.training:
+                shown.append((learn.dl.postfix, learn.loss.item()))
+    import io
+    Learner(_mlp(), _blobs(), lr=0.1, cbs=[MetricsCB(accuracy, logger=None), ProgressCB(file=io.StringIO()),
+                                           Spy()]).fit(1)
+    assert len(shown) == 8  # 512 images in batches of 64
+    assert all(postfix == f"loss={loss:.3f}" for postfix, loss in shown)

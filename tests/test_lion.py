@@ -39,7 +39,7 @@ def test_the_sign_is_a_cell_formula():
     cells = {c.address: c.formula for c in sheet_cells(sheets.get("lion"), 29)}
     assert cells["H4"] == "=C4*(1-lr*wd)-lr*SIGN(L4)"   # new b: decay, then lr·sign(c)
     assert cells["L4"] == "=J3*mom+(1-mom)*F4"           # c from the previous row's m
-    assert cells["J4"] == "=J3*mom2+(1-mom2)*F4"         # m updated after the step
+    assert cells["J4"] == "=J3*beta2+(1-beta2)*F4"         # m updated after the step
 
 
 def test_every_step_is_lr():

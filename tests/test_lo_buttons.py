@@ -37,7 +37,9 @@ def _skip_reason():
 class Office:
     """soffice on a profile with xlopt's script installed; documents loaded as a user opens them."""
 
-    def __init__(self, paths=None):
+    def __init__(self, paths=None, macro_security="low", locking=False):
+        """locking: LibreOffice's own file locking as on a desktop (lock file, the file held open);
+        off, as in xlopt's private profiles."""
         import uno
         self.uno = uno
         self.home = tempfile.mkdtemp(prefix="xlopt-lobuttons-")
@@ -45,8 +47,9 @@ class Office:
         self.messages = os.path.join(self.home, "messages.jsonl")
         os.makedirs(os.path.join(self.profile, "user"))
         with open(install_lo.xcu_path(self.profile), "w", encoding="utf-8") as f:
-            f.write(process.PROFILE_XCU)  # no lock files, recalculate on load
-        self.notes = install_lo.install(self.profile, paths=paths, macro_security="low")
+            xcu = process.PROFILE_XCU  # no lock files, recalculate on load
+            f.write(xcu.replace("<value>false</value>", "<value>true</value>") if locking else xcu)
+        self.notes = install_lo.install(self.profile, paths=paths, macro_security=macro_security)
         pipe = f"xlopt_btn_{uuid.uuid4().hex[:8]}"
         env = dict(os.environ, XLOPT_LO_MESSAGES=self.messages)
         env.pop("PYTHONPATH", None)  # LibreOffice's Python finds xlopt through what the installer wrote
@@ -217,7 +220,8 @@ def snapshot(doc, sheet):
 
 @pytest.mark.parametrize("sheet, cell, value, button, words", [
     ("adam", "D2", "oops", "Run", ["'adam'", "D2", "lr"]),
-    ("momentum", "C1", "", "Reset", ["'momentum'", "C1", "const"]),
+    ("momentum", "C1", "", "Run", ["'momentum'", "C1", "const", "press Reset"]),  # Reset restores const
+    ("rmsprop", "J1", "0.9x", "Reset", ["'rmsprop'", "J1", "mom", "0.9x"]),  # ... but not a β
     ("basic", "F1", 5.0, "Run", ["basic", "finite", "cell F"]),
 ])
 def test_a_bad_cell_or_a_diverging_lr_shows_one_message_and_writes_nothing(office, built, sheet, cell, value,
@@ -310,5 +314,39 @@ def test_libreoffice_74_runs_no_sub_of_a_vba_library_with_one_module_it_cannot_c
             doc.getScriptProvider().getScript(
                 "vnd.sun.star.script:VBAProject.buttons.probe?language=Basic&location=document").invoke((), (), ())
             assert doc.Sheets.getByIndex(0).getCellRangeByName("A1").String == "ran"
+    finally:
+        doc.close(True)
+
+
+@pytest.mark.parametrize("sheet, text", [("adam", "0.1x"), ("rmsprop", "0.1x"), ("basic", "")])
+def test_reset_restores_an_lr_cell_that_holds_no_number(office, built, sheet, text):
+    """Run refuses text in lr and says "type a number there (or press Reset)"; Reset then puts the
+    sheet's lr back: the one its Reset types, or (a sheet whose Reset leaves lr alone) its default."""
+    doc = office.open(built["lesson"])
+    try:
+        cell = doc.Sheets.getByName(sheet).getCellRangeByName(names(doc, sheet)["lr"])
+        cell.setString(text)
+        bound = controls(doc, sheet)
+        click(doc, sheet, bound["Run"])
+        messages = office.read_messages()
+        assert len(messages) == 1 and "(or press Reset)" in messages[0], messages
+        click(doc, sheet, bound["Reset"])
+        assert office.read_messages() == []
+        layout = sheets.get(sheet)
+        ref = state.fresh(sheet)  # what Reset leaves
+        assert read(doc, sheet, "lr") == (layout.reset.lr if layout.reset.lr is not None else layout.lr_default)
+        doc.calculateAll()
+        assert close(read(doc, sheet, "rmse"), ref.get("rmse")) if ref.has("rmse") else True
+    finally:
+        doc.close(True)
+
+
+def test_a_beta_that_holds_text_is_not_sent_to_reset(office, built):
+    doc = office.open(built["lesson"])
+    try:
+        doc.Sheets.getByName("momentum").getCellRangeByName(names(doc, "momentum")["mom"]).setString("0.9x")
+        click(doc, "momentum", controls(doc, "momentum")["Reset"])
+        messages = office.read_messages()
+        assert len(messages) == 1 and "0.9x" in messages[0] and "press Reset" not in messages[0], messages
     finally:
         doc.close(True)

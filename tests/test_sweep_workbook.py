@@ -38,8 +38,8 @@ def test_adds_sheet_and_keeps_everything_else(xlopt_cli, book):
     wb = openpyxl.load_workbook(book)
     assert wb.sheetnames[:-1] == openpyxl.load_workbook(os.path.join(ROOT, "workbooks", book.name)).sheetnames
     ws = wb["sweep_adam"]
-    assert ws["A7"].value == "lr \\ mom" and [ws.cell(7, c).value for c in (2, 3, 4)] == [0.5, 0.7, 0.9]
-    assert ws["A8"].value == 0.001 and isinstance(ws["B8"].value, float)
+    assert ws["A7"].value == "lr \\ mom" and [ws.cell(7, c).value for c in (2, 3, 4)] == ["0.5", "0.7", "0.9"]
+    assert ws["A8"].value == "0.001" and isinstance(ws["B8"].value, float)
     assert ws.conditional_formatting and len(ws._charts) == 1
 
 

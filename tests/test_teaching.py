@@ -160,3 +160,51 @@ def test_lr_find_and_summary_are_learner_methods():
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     df = learn.summary(print_table=False)
     assert df.attrs["total_params"] == param_count(model)
+
+
+# -- the pictures: what a newcomer reads on them ------------------------------------------------
+def test_activation_plots_name_layers_label_axes_and_keep_the_legend_outside():
+    from torch_side.models import resnet
+    from torch_side.teaching import layer_label
+    m = resnet()
+    assert layer_label(m, "0.convs.0.2") == "ResBlock 1: conv 1"
+    assert layer_label(m, "3.act") == "ResBlock 4: output"
+    assert layer_label(_net(), "1") == "layer 2 (GeneralRelu)"
+    stats = ActivationStats()
+    big = nn.Sequential(*[nn.Sequential(nn.Conv2d(1 if i == 0 else 2, 2, 3, padding=1), act_gr())
+                          for i in range(12)], nn.Flatten(), nn.Linear(128, 3))
+    Learner(big, _images(), lr=0.01, cbs=[stats]).fit(1)
+    assert stats.labels[0] == "layer 1 (conv)"
+    fig = stats.plot_stats()
+    ax = fig.axes[1]
+    colours = {(tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color(),
+                line.get_linestyle()) for line in ax.get_lines()}
+    assert len(ax.get_lines()) == 12 and len(colours) == 12  # twelve layers, twelve looks
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 > ax.get_window_extent().x1  # beside the curves, not over them
+    assert ax.get_xlabel() == "training batch"
+    cd = stats.color_dim()
+    assert all(a.get_xlabel() == "training batch" and a.get_ylabel() == "|activation|"
+               for a in cd.axes[:12])
+    assert cd.axes[0].get_title() == "layer 1 (conv)"
+
+
+def test_lr_find_suggestion_is_a_tenth_of_the_smoothed_minimum_and_on_the_plot():
+    from torch_side.callbacks import plot_lr_find, smooth, suggest_lr
+    lrs = [1e-5 * 1.3 ** i for i in range(40)]
+    losses = [2.3 - 0.04 * i + (0.5 if i % 2 else 0) for i in range(30)] + [1.5 + 0.3 * i for i in range(10)]
+    sm = smooth(losses)
+    lr, loss = suggest_lr(lrs, losses)
+    i = min(range(40), key=sm.__getitem__)
+    assert lr == pytest.approx(lrs[i] / 10)
+    fig = plot_lr_find(lrs, losses)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "smoothed" in labels and any(t.startswith(f"suggestion: a tenth, lr {lr:.2g}") for t in labels)
+    assert suggest_lr([], []) is None
+
+
+def test_show_batch_titles_the_augmentation():
+    learn = Learner(_net(), _images(), lr=0.5)
+    fig = show_batch(learn, n=3, title="augmentation crop, flip (one random draw per item)")
+    assert fig._suptitle.get_text() == "augmentation crop, flip (one random draw per item)"

@@ -8,14 +8,14 @@ import openpyxl
 import pytest
 
 from xlopt.core import sheets, state
-from xlopt.writers import workbook
+from xlopt.writers import paths, workbook
 from xlopt.core.engine import Data
 from xlopt.core.errors import BadInput
 from xlopt.writers.excel_formula import sheet_cells
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(ROOT, "workbooks", "graddesc.xlsx")
-SHEET_ORDER = ["instructions", "data", *sheets.SHEETS]
+SHEET_ORDER = ["instructions", paths.NAME, "data", *sheets.SHEETS]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,15 @@ def test_names_formulas_and_cached_values(built, key, data):
                     if isinstance(c.value, str) and c.value.startswith("=")}
         assert formulas == {c.address for c in cells}
         assert len(ws._charts) == 2
+    ps, pv = wb[paths.NAME], cached[paths.NAME]
+    tops = {name: (1.0, 1.0) for name in sheets.SHEETS}  # Reset's const and slope
+    want = paths.cells(data.x, data.y, tops=tops)
+    for c in want:
+        assert ps[c.address].value == c.formula and pv[c.address].value == c.value, c
+    assert {c.coordinate for row in ps.iter_rows() for c in row if isinstance(c.value, str)
+            and c.value.startswith("=")} == {c.address for c in want} | {f"{paths.contour_columns(i)[0]}{paths.TABLE_ROW}"
+                                                                         for i in range(len(paths.LEVELS))}
+    assert len(ps._charts) == 4
     ds, dv = wb["data"], cached["data"]
     assert ds["C1"].value == sheets.TRUE_B and ds["C2"].value == sheets.TRUE_A
     for i, (x, y) in enumerate(zip(data.x, data.y)):

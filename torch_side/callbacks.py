@@ -6,6 +6,7 @@ that prints them, the learning-rate finder before the NaN guard (so it can stop 
 import copy
 import math
 import sys
+import time
 
 import torch
 
@@ -16,6 +17,7 @@ __all__ = [
     "accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "BaseSchedCB",
     "BatchSchedCB", "EpochSchedCB", "RecorderCB", "SingleBatchCB", "CapturePreds",
     "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds", "HasLearnCB",
+    "smooth", "suggest_lr", "plot_lr_find",
 ]
 
 
@@ -92,20 +94,33 @@ class MixedPrecisionCB(Callback):
             self.ctx = None
 
 
+def _say(line):
+    print(line, flush=True)
+
+
 class MetricsCB(Callback):
-    """Per-epoch loss and metrics, kept as a list of plain dicts (``log``) and a DataFrame.
+    """Per-epoch loss and metrics, kept as a list of plain dicts (``log``) and a DataFrame, and
+    printed as fastai's epoch table: a header, then one line as each epoch ends::
+
+        epoch  train_loss  valid_loss  accuracy  time
+        1      0.6311      0.4729      0.8321    00:31
 
     Sums stay on the device during the epoch, so there is one sync per epoch, not per batch.
+    ``logger`` gets each line (default: print, flushed, so a pipe or nohup's file shows it at
+    once; None: silent).
     """
     order = 0
 
-    def __init__(self, *ms, logger=print, **metrics):
+    def __init__(self, *ms, logger=_say, **metrics):
         for m in ms:
             metrics[m.__name__] = m
         self.metrics, self.logger, self.log = metrics, logger, []
+        self._header, self._train = False, None
 
     def before_epoch(self, learn):
         self._n, self._sums = 0, None
+        if learn.training or not getattr(learn, "do_train", True):
+            self._t0 = time.perf_counter()
 
     def after_batch(self, learn):
         xb, yb = learn.batch[:2]
@@ -124,9 +139,29 @@ class MetricsCB(Callback):
                "loss": sums[0]}
         row.update({k: v for k, v in zip(self.metrics, sums[1:])})
         self.log.append(row)
-        if self.logger is not None:
-            self.logger(", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                  for k, v in row.items()))
+        if learn.training:
+            self._train = row
+            if getattr(learn, "do_valid", True):
+                return  # the line is printed once the epoch's validation ends
+        self._print(learn, row)
+
+    def _print(self, learn, row):
+        if self.logger is None:
+            return
+        train = self._train if self._train is not None and self._train["epoch"] == row["epoch"] else None
+        valid = row if row["phase"] == "valid" else None
+        cols = ["epoch", "train_loss", "valid_loss", *self.metrics, "time"]
+        if not self._header:
+            self.logger("  ".join(f"{c:<10}" if c != "epoch" else f"{c:<5}" for c in cols).rstrip())
+            self._header = True
+        secs = time.perf_counter() - self._t0
+        src = valid or train
+        vals = [f"{row['epoch'] + 1:<5}",
+                f"{train['loss']:<10.4f}" if train else f"{'':<10}",
+                f"{valid['loss']:<10.4f}" if valid else f"{'':<10}",
+                *[f"{src[k]:<10.4f}" for k in self.metrics],
+                f"{int(secs // 60):02d}:{int(secs % 60):02d}"]
+        self.logger("  ".join(vals))
 
     @property
     def df(self):
@@ -138,7 +173,7 @@ class ProgressCB(Callback):
     """A tqdm bar per epoch; with ``plot=True`` inside a notebook, a live loss plot too."""
     order = MetricsCB.order + 1
 
-    def __init__(self, plot=False, update_every=10, file=None):
+    def __init__(self, plot=False, update_every=1, file=None):
         self.plot, self.update_every, self.file = plot, update_every, file
 
     def before_fit(self, learn):
@@ -151,8 +186,12 @@ class ProgressCB(Callback):
         # like xlopt's bars: nothing when stderr is a pipe or a file (a notebook keeps its widget)
         self._off = not (_in_notebook() or is_terminal(self.file))
         for cb in learn.cbs:
-            if isinstance(cb, MetricsCB):
-                cb.logger = lambda s: tqdm.write(s, file=self.file)
+            if isinstance(cb, MetricsCB) and cb.logger is not None:  # lines above the bar
+                cb.logger = self._write
+
+    def _write(self, line):
+        self._tqdm.write(line, file=self.file)
+        (self.file or sys.stdout).flush()
 
     def before_epoch(self, learn):
         phase = "train" if learn.training else "valid"
@@ -160,6 +199,8 @@ class ProgressCB(Callback):
                               desc=f"epoch {learn.epoch + 1}/{learn.n_epochs} {phase}")
 
     def after_batch(self, learn):
+        if self._off and not self.live:
+            return  # no bar to refresh: no device sync for it either
         if learn.training and learn.iter % self.update_every == 0:
             loss = learn.loss.item()
             learn.dl.set_postfix(loss=f"{loss:.3f}")
@@ -369,17 +410,59 @@ class LRFinderCB(Callback):
             raise CancelFitException()
         self.sched.step()
 
-    def plot(self, path=None):
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 3))
-        ax.plot(self.lrs, self.losses)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
+    def suggestion(self):
+        """``(lr, smoothed loss there)``: a tenth of the lr where the smoothed loss is lowest
+        (the lesson's rule of thumb), or None before any batch."""
+        return suggest_lr(self.lrs, self.losses)
+
+    def plot(self, path=None, title="lr_find"):
+        """Raw and smoothed loss against the lr (log scale), the suggestion marked."""
+        return plot_lr_find(self.lrs, self.losses, path=path, title=title)
+
+
+def smooth(values, beta=0.9):
+    """Exponential moving average with Adam's bias correction, so it starts at the data."""
+    out, avg = [], 0.
+    for i, v in enumerate(values):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** (i + 1)))
+    return out
+
+
+def suggest_lr(lrs, losses, beta=0.9):
+    """The lesson's rule of thumb on the smoothed curve: a tenth of the lr at its minimum.
+    Returns ``(lr, smoothed loss at the nearest recorded lr)``, or None without data."""
+    if not lrs:
+        return None
+    sm = smooth(losses, beta)
+    i = min(range(len(sm)), key=sm.__getitem__)
+    lr = lrs[i] / 10
+    j = min(range(len(lrs)), key=lambda k: abs(math.log(lrs[k]) - math.log(lr)))
+    return lr, sm[j]
+
+
+def plot_lr_find(lrs, losses, path=None, title="lr_find"):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(lrs, losses, color="0.75", lw=0.8, label="loss per batch")
+    sm = smooth(losses)
+    ax.plot(lrs, sm, color="C0", lw=1.6, label="smoothed")
+    sug = suggest_lr(lrs, losses)
+    if sug is not None:
+        lr, loss = sug
+        i = min(range(len(sm)), key=sm.__getitem__)
+        ax.plot([lrs[i]], [sm[i]], "v", color="C3", label=f"lowest smoothed loss, lr {lrs[i]:.2g}")
+        ax.plot([lr], [loss], "o", color="C2", ms=8, label=f"suggestion: a tenth, lr {lr:.2g}")
+        ax.axvline(lr, color="C2", ls="--", lw=0.8)
+        lo, hi = min(min(sm), min(losses)), max(sm[: i + 1])
+        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), max(hi, sm[0]) + 0.3 * (hi - lo + 1e-9))
+    ax.set(xscale="log", xlabel="learning rate (log scale)", ylabel="training loss", title=title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+        plt.close(fig)
+    return fig
 
 
 def lr_find(learn, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,

@@ -8,6 +8,7 @@ schedule is refused with a message instead of a shape error deep in ``load_state
 A checkpoint holds tensors and plain data only, and is read with ``weights_only=True``: a file
 crafted to run code when unpickled is refused before anything in it runs.
 """
+import io
 from pathlib import Path
 
 import torch
@@ -30,8 +31,14 @@ def save_atomic(obj, path):
     """``torch.save`` to a temp file in the same directory, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(obj, buf)  # in memory: torch.save on a full disk fails with a RuntimeError of no use
     with replacing(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(buf.getbuffer())
+        except OSError as e:  # a full disk: one message naming the checkpoint (torch_side/cli.py)
+            raise OSError(e.errno, e.strerror, str(path)) from None
 
 
 def _plain(v):
@@ -62,6 +69,10 @@ def load_checkpoint(path, model_name=None, config=None):
                               "delete it, or train without --resume") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a torch-side checkpoint (format {FORMAT})")
+    _check_fields(ckpt, path, {"model_name": str})
+    if not isinstance(ckpt.get("config"), (dict, type(None))):
+        raise CheckpointError(f"{path} holds config = {type(ckpt['config']).__name__}, not what torch-side writes; "
+                              "delete it, or train without --resume")
     if model_name is not None and ckpt["model_name"] != model_name:
         raise CheckpointError(
             f"{path} was saved from model {ckpt['model_name']!r} (recipe "
@@ -72,7 +83,24 @@ def load_checkpoint(path, model_name=None, config=None):
         diff = ", ".join(f"{k} {saved.get(k)!r} (this run: {config.get(k)!r})" for k in config if saved.get(k) != config.get(k))
         raise CheckpointError(f"{path} was saved by a run with {diff}; resume with the same options, or use "
                               "another --out")
+    if model_name is not None:  # a resume: it reads every field
+        _check_fields(ckpt, path, FIELDS)
     return ckpt
+
+
+# what CheckpointCB writes, each with its type: a file lacking one cannot be resumed
+FIELDS = {"epoch": int, "n_epochs": int, "steps_per_epoch": int, "model": dict, "opt": dict, "scheds": list,
+          "history": list, "torch_rng": torch.Tensor}
+
+
+def _check_fields(ckpt, path, fields):
+    for key, kind in fields.items():
+        if key not in ckpt:
+            raise CheckpointError(f"{path} lacks {key!r}, which every torch-side checkpoint holds: it is damaged "
+                                  "or was not written by torch-side; delete it, or train without --resume")
+        if not isinstance(ckpt[key], kind) or isinstance(ckpt[key], bool):
+            raise CheckpointError(f"{path} holds {key} = {type(ckpt[key]).__name__}, not what torch-side writes; "
+                                  "delete it, or train without --resume")
 
 
 def _unwrap(model):

@@ -1,13 +1,23 @@
 """`torch-side` command line: one sub-command per module, so each stays small."""
 import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
+DESCRIPTION = """\
+The PyTorch side of xlopt: the workbook's optimizers (torch.optim subclasses) on real networks and
+Fashion-MNIST, with the fast.ai lesson's training loop, recipes and teaching tools.
+
+  torch-side train --recipe resnet-5ep             # train, printing fastai's epoch table
+  torch-side compare --seeds 3 --tune lr --budget 4 # optimizers x schedules, tuned fairly
+  torch-side reproduce                              # list the lesson's experiments and ours
+  torch-side COMMAND --help                         # each command's options and defaults
+"""
+
 # sub-command -> module exposing add_arguments(parser) and main(args) -> int
 COMMANDS = {
     "linreg": ("torch_side.cmd_linreg", "the spreadsheet's linear model solved online by the torch optimizers"),
-    "train": ("torch_side.cmd_train", "train a lesson recipe (ResNet on Fashion-MNIST)"),
-    "compare": ("torch_side.cmd_compare", "optimizers x schedulers on a ResNet"),
+    "train": ("torch_side.cmd_train", "train a recipe (the lesson's or ours) on Fashion-MNIST, with an epoch table"),
+    "compare": ("torch_side.cmd_compare", "optimizers x schedules on a ResNet: seeds, equal tuning budgets, time to a target"),
     "sweep": ("torch_side.cmd_sweep", "xlopt sweep on torch float64 tensors (--device cuda where present)"),
-    "reproduce": ("torch_side.cmd_reproduce", "the lesson's experiments and ours, as one table"),
+    "reproduce": ("torch_side.cmd_reproduce", "the lesson's experiments and ours, as one table (bare: list them)"),
     "show-batch": ("torch_side.cmd_tools:show_batch", "a PNG of an augmented batch as the model sees it"),
     "lr-find": ("torch_side.cmd_tools:lr_find", "the lesson's learning-rate finder, as a PNG"),
     "sched-plot": ("torch_side.cmd_tools:sched_plot", "lr and momentum per step of a schedule, before training"),
@@ -27,10 +37,18 @@ def main(argv=None) -> int:
         import argparse
         import importlib
 
+        from xlopt.core import console
         from xlopt.core.errors import XloptError
         from xlopt.core.signals import held, reraise_if_interrupted
-        parser = argparse.ArgumentParser(prog="torch-side", description=__doc__)
-        sub = parser.add_subparsers(dest="command", required=True)
+        try:  # before importing torch, whose MKL start-up fails in a deleted working folder
+            console.check_surroundings()
+        except XloptError as e:
+            print(f"{console.prog('torch-side', argv, COMMANDS)}: error: {e}", file=sys.stderr)
+            return e.exit_code
+        parser = argparse.ArgumentParser(prog="torch-side", description=DESCRIPTION,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = parser.add_subparsers(dest="command", required=True, title="commands",
+                                    metavar="COMMAND")
         mods = {}
         with held():  # importing torch: a Ctrl-C waits until it is whole (xlopt.core.signals)
             for name, (modname, help_) in COMMANDS.items():
@@ -43,11 +61,24 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         command.append(args.command)
         try:
-            return mods[args.command].main(args) or 0
+            with console.guarded_stdout():
+                code = mods[args.command].main(args) or 0
+                console.flush_stdout()
+            return code
         except XloptError as e:  # linreg shares xlopt's errors
             reraise_if_interrupted(e)
             print(f"torch-side {args.command}: error: {e}", file=sys.stderr)
             return e.exit_code
+        except BrokenPipeError:  # `torch-side ... | head`
+            console.silence_stdout()
+            return 0
+        except OSError as e:  # a full disk, a read-only file system: the user's to fix; others are bugs
+            message = console.room_message(e)
+            if message is None:
+                raise
+            reraise_if_interrupted(e)
+            print(f"torch-side {args.command}: error: {message}", file=sys.stderr)
+            return 2
     # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up (importing torch) included: one line
     return guarded(lambda: "torch-side" + (f" {command[0]}" if command else ""), body)
 

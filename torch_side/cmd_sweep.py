@@ -15,6 +15,7 @@ from xlopt.core import sweep
 from xlopt.core.errors import BadInput
 
 from torch_side import optim
+from torch_side.cmd_errors import check_device
 
 DTYPE = torch.float64
 
@@ -83,6 +84,9 @@ def add_arguments(parser):
 
 
 def main(args) -> int:
+    check_device(args.device)
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise BadInput(f"--device {args.device}: CUDA is not available here; use --device cpu")
     return cli_sweep.main(args, ops=TorchOps(args.device))

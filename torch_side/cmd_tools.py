@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from torch_side.augment import MODES
-from torch_side.cmd_errors import command_main
+from torch_side.cmd_errors import check_device, check_out, check_png, command_main, finite_in
 from torch_side.cmd_train import recipe_from_args
 from torch_side.data import fashion_dls, resolve_device
 from torch_side.models import MODELS
@@ -30,19 +30,22 @@ CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
 
 
 def _common(p, out_help, subset=None):
-    p.add_argument("--recipe", default="lesson-resnet", help=f"one of: {', '.join(RECIPES)}")
-    p.add_argument("--model", help=f"override the model, one of: {', '.join(MODELS)}")
-    p.add_argument("--augment", help="override the augmentation: crop,flip,erase,copy or none")
-    p.add_argument("--augment-mode", choices=MODES, help="a draw per 'batch' or per 'item'")
-    p.add_argument("--bs", type=int, help="override the batch size")
-    p.add_argument("--lr", type=float, help="override the peak learning rate")
-    p.add_argument("--epochs", type=int, help="override the epoch count")
-    p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer")
-    p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule")
+    rec = "default: the recipe's; `torch-side train --help` lists every recipe's settings"
+    p.add_argument("--recipe", default="lesson-resnet",
+                   help=f"the settings to use, one of: {', '.join(RECIPES)} (default: %(default)s)")
+    p.add_argument("--model", help=f"the network, one of: {', '.join(MODELS)} ({rec})")
+    p.add_argument("--augment", help=f"the augmentation: crop,flip,erase,copy or none ({rec})")
+    p.add_argument("--augment-mode", choices=MODES, help=f"a draw per 'batch' or per 'item' ({rec})")
+    p.add_argument("--bs", type=int, help=f"images per batch ({rec})")
+    p.add_argument("--lr", type=float, help=f"the peak learning rate ({rec})")
+    p.add_argument("--epochs", type=int, help=f"epochs ({rec})")
+    p.add_argument("--opt", choices=OPTIMIZERS, help=f"the optimizer ({rec})")
+    p.add_argument("--sched", choices=SCHEDULERS, help=f"the schedule ({rec})")
     p.add_argument("--subset", type=int, default=subset,
                    help=f"training images to use (default {subset or 'all'})")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42,
+                   help="seeds the weights, batches and --subset draw (default: %(default)s)")
     p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
     p.add_argument("--out", required=True, help=out_help)
 
@@ -50,10 +53,15 @@ def _common(p, out_help, subset=None):
 def _png(out):
     if Path(out).suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {out!r}")
+    check_png(out)
     return Path(out)
 
 
+MAX_STEPS = 1_000_000  # sched-plot's bound: a million points is already more than a plot can show
+
+
 def _learner(recipe, args, extra_cbs=()):
+    check_device(args.device)
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -79,7 +87,10 @@ def _show_batch(args):
     learn = _learner(recipe, args)
     _agg()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig = show(learn, n=args.n, labels=CLASSES, path=out)
+    aug = ", ".join(recipe.augment) or "none"
+    title = (f"{recipe.name}: augmentation {aug}" + (f" (one random draw per {recipe.augment_mode})"
+                                                      if recipe.augment else ""))
+    fig = show(learn, n=args.n, labels=CLASSES, path=out, title=title)
     print(f"{out}: {len(fig.xb)} training images of recipe {recipe.name}, augment "
           f"{list(recipe.augment) or 'none'} (one draw per {recipe.augment_mode})")
 
@@ -92,28 +103,26 @@ def _show_batch_args(p):
 # -- lr-find ------------------------------------------------------------------------------
 def _lr_find(args):
     recipe, out = recipe_from_args(args), _png(args.out)
+    finite_in(args.start_lr, "--start-lr", 0, 10, what=" (the finder's first learning rate)")
+    finite_in(args.gamma, "--gamma", 1, 10, what=" (the lr's growth per batch: 1.3 grows it 30 % a batch)")
     # the finder runs without the recipe's schedule: it sets the lr itself
     learn = _learner(get_recipe(recipe.name, sched="constant", model=recipe.model,
                                 bs=recipe.bs, augment=recipe.augment), args)
     learn.cbs = [cb for cb in learn.cbs if type(cb).__name__ != "NaNGuardCB"]
     lrs, losses = learn.lr_find(start_lr=args.start_lr, gamma=args.gamma)
     _agg()
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(lrs, losses)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="loss", title=f"lr_find: {recipe.name}")
-    fig.tight_layout()
+    from torch_side.callbacks import plot_lr_find, suggest_lr
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    best = lrs[int(np.argmin(losses))] if losses else float("nan")
-    print(f"{out}: {len(lrs)} steps from lr {lrs[0]:.2g} to {lrs[-1]:.2g}; lowest loss "
-          f"{min(losses):.3f} at lr {best:.2g} (pick about a tenth of that)")
+    plot_lr_find(lrs, losses, path=out, title=f"lr_find: {recipe.name} ({recipe.model})")
+    lr, _ = suggest_lr(lrs, losses)
+    print(f"{out}: {len(lrs)} steps from lr {lrs[0]:.2g} to {lrs[-1]:.2g}; smoothed loss lowest "
+          f"at lr {10 * lr:.2g}; suggested lr {lr:.2g} (a tenth of that, marked on the plot)")
 
 
 def _lr_find_args(p):
     _common(p, "the PNG to write", subset=6000)
-    p.add_argument("--start-lr", type=float, default=1e-5)
+    p.add_argument("--start-lr", type=float, default=1e-5,
+                   help="the first batch's lr, multiplied by --gamma each batch (default 1e-5)")
     p.add_argument("--gamma", type=float, default=1.3, help="lr growth per batch (default 1.3)")
 
 
@@ -124,6 +133,9 @@ def _sched_plot(args):
     n = args.subset or 60000
     steps_per_epoch = -(-n // recipe.bs)
     total = recipe.epochs * steps_per_epoch
+    if total > MAX_STEPS:
+        raise ValueError(f"{recipe.epochs} epochs x {steps_per_epoch} batches = {total} steps; at "
+                         f"most {MAX_STEPS} can be plotted - use fewer --epochs or a larger --bs")
     cbs = sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
     ofn = opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.)
     if not cbs:  # constant
@@ -138,7 +150,7 @@ def _sched_plot(args):
                             step_every=1 if type(cb).__name__ == "BatchSchedCB" else steps_per_epoch)
     _agg()
     out.parent.mkdir(parents=True, exist_ok=True)
-    plot(vals, path=out, title=f"{recipe.name}: {recipe.sched}, {recipe.epochs} epochs x "
+    plot(vals, path=out, title=f"{recipe.name}: {recipe.sched}, {recipe.epochs} epoch{'s' * (recipe.epochs != 1)} x "
                                f"{steps_per_epoch} batches")
     print(f"{out}: {total} steps; lr from {vals['lr'][0]:.3g} up to {max(vals['lr']):.3g} and "
           f"down to {vals['lr'][-1]:.3g}")
@@ -155,6 +167,7 @@ def _activations(args):
     out = Path(args.out)
     if out.suffix:
         raise ValueError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
+    check_out(args.out)
     stats = ActivationStats()
     learn = _learner(recipe, args, extra_cbs=[stats])
     learn.fit(recipe.epochs)

@@ -8,6 +8,7 @@ written atomically after every epoch and --resume continues from it. Under torch
 only rank 0 writes.
 """
 import argparse
+import math
 import json
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from torch_side import ddp
-from torch_side.cmd_errors import command_main
+from torch_side.cmd_errors import at_most, check_device, check_out, command_main
 from torch_side.checkpoint import CheckpointCB, load_checkpoint
 from torch_side.data import (fashion_dls, resolve_device)
 from torch_side.learner import Learner
@@ -24,31 +25,63 @@ from torch_side.callbacks import DeviceCB, MixedPrecisionCB, capture_preds, accu
 from torch_side.augment import MODES, parse_augment
 from torch_side.models import MODELS
 from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS
-from torch_side.recipes import RECIPES, build_learner, get_recipe
+from torch_side.recipes import RECIPES, WD_OPTS, build_learner, get_recipe
 from torch_side.tta import tta_preds
 
 __all__ = ["add_arguments", "main", "run", "train_recipe", "recipe_from_args"]
 
+MAX_EPOCHS = 1000  # a documented bound for --epochs (the lesson's longest run is 50)
+
+
+def recipe_table():
+    """Each recipe's settings, one line each: the defaults ``train``'s overrides replace."""
+    head = f"  {'recipe':<19} {'model':<16} {'epochs':>6} {'lr':>6} {'bs':>5} {'opt':<6} " \
+           f"{'sched':<15} {'wd':>5} {'smooth':>6}  augment"
+    lines = ["recipes and their settings (the options above override them one by one):", head]
+    for r in RECIPES.values():
+        aug = ",".join(r.augment) or "none"
+        lines.append(f"  {r.name:<19} {r.model:<16} {r.epochs:>6} {r.lr:>6g} {r.bs:>5} {r.opt:<6} "
+                     f"{r.sched:<15} {r.wd:>5g} {r.label_smoothing:>6g}  {aug} (per {r.augment_mode})")
+    return "\n".join(lines)
+
 
 def add_arguments(p):
-    p.add_argument("--recipe", required=True, help=f"one of: {', '.join(RECIPES)}")
-    p.add_argument("--epochs", type=int, help="override the recipe's epoch count")
-    p.add_argument("--opt", choices=OPTIMIZERS, help="override the optimizer (default adamw)")
-    p.add_argument("--sched", choices=SCHEDULERS, help="override the schedule (default onecycle)")
-    p.add_argument("--lr", type=float, help="override the peak learning rate")
-    p.add_argument("--model", help=f"override the model, one of: {', '.join(MODELS)}")
-    p.add_argument("--augment", help="override the training augmentation: a comma list of "
-                   "crop, flip, erase, copy, or 'none'")
+    p.epilog = recipe_table()
+    rec = "default: the recipe's, see the table below"
+    p.add_argument("--recipe", required=True,
+                   help="the settings to start from, one of the recipes in the table below")
+    p.add_argument("--epochs", type=int, help=f"epochs to train ({rec})")
+    p.add_argument("--opt", choices=OPTIMIZERS, help=f"the optimizer ({rec})")
+    p.add_argument("--sched", choices=SCHEDULERS, help=f"the learning-rate schedule ({rec})")
+    p.add_argument("--lr", type=float, help=f"the schedule's peak learning rate ({rec})")
+    p.add_argument("--wd", type=float, help="decoupled weight decay, for --opt adamw, adam or "
+                   f"adam-anneal ({rec})")
+    p.add_argument("--label-smoothing", type=float,
+                   help=f"label smoothing of the cross-entropy loss, 0 to 1 ({rec})")
+    p.add_argument("--model", help=f"the network, one of: {', '.join(MODELS)} ({rec})")
+    p.add_argument("--augment", help="the training augmentation: a comma list of "
+                   f"crop, flip, erase, copy, or 'none' ({rec})")
     p.add_argument("--augment-mode", choices=MODES,
-                   help="one random draw per 'batch' (the lesson's) or per 'item' (image)")
-    p.add_argument("--bs", type=int, help="override the batch size (default: the recipe's)")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+                   help=f"one random draw per 'batch' (the lesson's) or per 'item' (image) ({rec})")
+    p.add_argument("--bs", type=int, help=f"images per batch ({rec})")
+    p.add_argument("--device", default="auto",
+                   help="cpu, cuda or auto (default: auto, cuda where there is a GPU)")
+    p.add_argument("--threads", type=int,
+                   help="torch CPU threads (default: torch's, one per core)")
     p.add_argument("--subset", type=int,
-                   help="train on N random training images and test on N//6 test images")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--out", default="runs/train", help="output directory (default runs/train)")
+                   help="train on N random training images (default: all 60,000)")
+    p.add_argument("--test-size", type=int,
+                   help="test on N random test images (default: all 10,000; with --subset a "
+                   "sixth of N, at least 100)")
+    p.add_argument("--seed", type=int, default=42,
+                   help="seeds the initial weights, batch order, augmentation and --subset "
+                   "draw (default: %(default)s)")
+    p.add_argument("--out", default="runs/train",
+                   help="folder for history.csv, loss.png, lr.png, metrics.json and the "
+                   "checkpoint (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (a GPU speed-up after a minute of compiling)")
     p.add_argument("--zero-bn", action=argparse.BooleanOptionalAction, default=None,
                    help="zero-init the second BatchNorm of each ResBlock, so a block starts as the "
                    "identity (the lesson's init; default: the recipe's - off for resnet-5ep, where it "
@@ -57,20 +90,32 @@ def add_arguments(p):
                    help="BatchNorm inside each ResBlock (default). --no-block-bn builds the "
                    "ResBlocks as the lesson ran them, before its post-lesson fix (its 'before' "
                    "figures)")
-    p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files")
+    p.add_argument("--data-dir", help="directory holding the four Fashion-MNIST IDX files "
+                   "(default: the Debian package's, else $XLOPT_DATA)")
     p.add_argument("--download", action="store_true",
                    help="download Fashion-MNIST from the official URL if no copy is found")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (the epoch table is printed either way)")
     ddp.add_arguments(p)
 
 
 def _positive(args):
-    for k in ("epochs", "bs", "subset"):
+    for k in ("epochs", "bs", "subset", "threads"):
         v = getattr(args, k, None)
         if v is not None and v <= 0:
             raise ValueError(f"--{k} must be a positive integer, got {v}")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if getattr(args, "epochs", None) is not None:
+        at_most(args.epochs, MAX_EPOCHS, "--epochs", "the lesson's longest run is 50")
+    if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
+        raise ValueError(f"--lr must be a finite number > 0, got {args.lr}")
+    if getattr(args, "wd", None) is not None and args.wd < 0:
+        raise ValueError(f"--wd must be >= 0, got {args.wd}")
+    ls = getattr(args, "label_smoothing", None)
+    if ls is not None and not 0 <= ls < 1:
+        raise ValueError(f"--label-smoothing must be in [0, 1), got {ls}")
+    ts = getattr(args, "test_size", None)
+    if ts is not None and not 0 < ts <= 10_000:
+        raise ValueError(f"--test-size must be 1..10000 (the test set's size), got {ts}")
 
 
 def _plots(out, metrics, recorder):
@@ -94,9 +139,10 @@ def _plots(out, metrics, recorder):
 
 
 def _out_dir(out):
-    """--out must be a folder (or not exist yet): checked before any long work."""
+    """--out must be a folder (or not exist yet) that can be written: checked before any long work."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder; name a folder for the run's outputs")
+    check_out(out)
 
 
 def recipe_from_args(args):
@@ -106,16 +152,23 @@ def recipe_from_args(args):
     if model is not None and model not in MODELS:
         raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
     augment = getattr(args, "augment", None)
+    opt = args.opt or get_recipe(args.recipe).opt
+    if getattr(args, "wd", None) is not None and opt not in WD_OPTS:
+        raise ValueError(f"--wd is decoupled weight decay, which {opt} does not have here; "
+                         f"use it with --opt {' or '.join(WD_OPTS)}")
     return get_recipe(args.recipe, epochs=args.epochs, lr=args.lr, bs=args.bs,
                       opt=args.opt, sched=args.sched, model=model,
                       zero_bn=getattr(args, "zero_bn", None),
                       block_bn=getattr(args, "block_bn", None),
                       augment=None if augment is None else parse_augment(augment),
-                      augment_mode=getattr(args, "augment_mode", None))
+                      augment_mode=getattr(args, "augment_mode", None),
+                      wd=getattr(args, "wd", None),
+                      label_smoothing=getattr(args, "label_smoothing", None))
 
 
 def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resume=False,
-                 compile=False, data_dir=None, download=False, dls=None, data_seed=None, dist=None):
+                 compile=False, data_dir=None, download=False, dls=None, data_seed=None, dist=None,
+                 test_size=None):
     """Train ``recipe`` once; write history, plots, checkpoint, metrics.json into ``out``.
 
     Returns ``(summary dict, evaluator Learner)``; the evaluator holds the trained model and
@@ -135,7 +188,7 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     torch.manual_seed(seed)
     np.random.seed(seed)
     if dls is None:
-        valid_subset = None if subset is None else max(subset // 6, 100)
+        valid_subset = test_size or (None if subset is None else max(subset // 6, 100))
         dls = fashion_dls(recipe.bs, device, subset=subset, valid_subset=valid_subset,
                           seed=data_seed, data_dir=data_dir, download=download,
                           channels_last=True)
@@ -152,7 +205,7 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
                                              extra_cbs=[ckpt, *(dist.callbacks() if dist else [])])
     if not main:
         metrics.logger = None
-    say(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epochs, bs {recipe.bs}, "
+    say(f"recipe {recipe.name}: {recipe.model}, {recipe.epochs} epoch{'s' * (recipe.epochs != 1)}, bs {recipe.bs}, "
         f"{recipe.opt} + {recipe.sched} lr {recipe.lr:g}, augment {list(recipe.augment)} "
         f"(per {recipe.augment_mode}), {len(dls.train.y)} train / {len(dls.valid.y)} test "
         f"images on {device}")
@@ -165,6 +218,8 @@ def train_recipe(recipe, device, out, subset=None, seed=42, progress=True, resum
     if ckpt.resumed_from is not None:
         say(f"resumed after epoch {ckpt.resumed_from + 1}; trained {trained} more")
     summary = {"recipe": recipe.name, "model": recipe.model, "device": str(device),
+               "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                               else f"{device.type} CPU, {torch.get_num_threads()} threads"),
                "epochs": recipe.epochs, "epochs_this_run": trained,
                "train_images": len(dls.train.y), "test_images": len(dls.valid.y),
                "batch_size": recipe.bs, "seed": seed, "seconds": round(seconds, 2)}
@@ -200,12 +255,15 @@ def run(args):
     """Do the work; raises the project's errors (``main`` turns them into messages)."""
     recipe = recipe_from_args(args)
     _out_dir(Path(args.out))
+    check_device(args.device)
     device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dist = ddp.setup(args, device, recipe.bs) if ddp.wanted(args) else None
     summary, _ = train_recipe(recipe, dist.device if dist else device, args.out, subset=args.subset,
                               seed=args.seed, progress=not args.no_progress, resume=args.resume,
                               compile=args.compile, data_dir=args.data_dir,
-                              download=args.download, dist=dist)
+                              download=args.download, dist=dist, test_size=args.test_size)
     return summary
 
 

@@ -176,6 +176,14 @@ class DeviceLoader:
         self.bs, self.shuffle, self.drop_last = bs, shuffle, drop_last
         self.gen = torch.Generator().manual_seed(seed)  # CPU generator: same order on any device
 
+    @classmethod
+    def from_tensors(cls, x, y, bs, shuffle=False, seed=0, drop_last=False):
+        """A loader over tensors already normalised and on their device (a split of another's)."""
+        self = cls.__new__(cls)
+        self.x, self.y, self.bs, self.shuffle, self.drop_last = x, y, bs, shuffle, drop_last
+        self.gen = torch.Generator().manual_seed(seed)
+        return self
+
     def __len__(self):
         n = len(self.y)
         return n // self.bs if self.drop_last else -(-n // self.bs)

@@ -160,8 +160,12 @@ def _start(ray, workers, address):
     return workers, per_cpu, per_gpu, threads
 
 
-def run_grid(items, fn, store, on_result, workers=None, address=None, retries=1, log=print):
+def run_grid(items, fn, store, on_result, workers=None, address=None, retries=1, log=print,
+             threads=None):
     """Run ``fn(spec)`` for each ``(name, spec)`` in ``items`` on Ray; return ``{name: result}``.
+
+    ``threads``: torch threads per trial (default: the worker's share of the cores); a grid whose
+    specs carry their own thread count passes it, so the log says what the trials use.
 
     Trials already in ``store`` are not run: their saved result is passed to ``on_result`` first.
     ``on_result(name, result, cached)`` is called in the driver as each trial finishes; a trial
@@ -181,7 +185,9 @@ def run_grid(items, fn, store, on_result, workers=None, address=None, retries=1,
         return results
     ray = _import_ray()
     started_here = not ray.is_initialized()
+    given = threads
     workers, per_cpu, per_gpu, threads = _start(ray, workers, address) if started_here else (workers or 1, 1, 0, 1)
+    threads = given or threads
     if log:
         log(f"ray: {workers} workers, {per_cpu} CPU{'s' if per_cpu > 1 else ''}"
             + (f" and {per_gpu:g} GPU" if per_gpu else "") + f" each, torch threads {threads}"

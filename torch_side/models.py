@@ -13,7 +13,7 @@ from torch import nn
 __all__ = [
     "GeneralRelu", "act_gr", "conv", "ResBlock", "GlobalAvgPool", "init_weights",
     "conv_net", "deep_conv_net", "resnet", "wide_resnet", "resnet_gap_wide",
-    "resnet_gap", "resnet_gap_stem", "MODELS", "LESSON_PARAMS", "get_model",
+    "resnet_gap", "resnet_gap_stem", "hires_resnet", "MODELS", "LESSON_PARAMS", "get_model",
 ]
 
 
@@ -157,6 +157,26 @@ def resnet_gap_stem(act=act_gr, nfs=(16, 32, 64, 128, 256), norm=nn.BatchNorm2d,
     return _init(nn.Sequential(*layers), leaky=0.1)
 
 
+def hires_resnet(act=act_gr, width=64, norm=nn.BatchNorm2d, **block):
+    """Ours, not the lesson's: the DAWNBench ResNet-9 layout (airbench's ancestor) for 28x28.
+
+    The lesson's nets halve the 28x28 image in their first strided block; this one spends its
+    first conv at full resolution with ``width`` channels, then three stages of conv + 2x max
+    pool (widths 2, 4, 8 x ``width``), with a ResBlock after the first and the last stage, then
+    global average pooling and the lesson's Linear + BatchNorm1d head. About 7x the wide
+    ResNet's compute per image: made for a GPU.
+    """
+    w = width
+    layers = [conv(1, w, stride=1, act=act, norm=norm),
+              conv(w, 2 * w, stride=1, act=act, norm=norm), nn.MaxPool2d(2),
+              ResBlock(2 * w, 2 * w, act=act, norm=norm, **block),
+              conv(2 * w, 4 * w, stride=1, act=act, norm=norm), nn.MaxPool2d(2),
+              conv(4 * w, 8 * w, stride=1, act=act, norm=norm), nn.MaxPool2d(2, ceil_mode=True),
+              ResBlock(8 * w, 8 * w, act=act, norm=norm, **block),
+              GlobalAvgPool(), nn.Linear(8 * w, 10, bias=False), nn.BatchNorm1d(10)]
+    return _init(nn.Sequential(*layers), leaky=0.1)
+
+
 MODELS = {
     "conv": conv_net,
     "conv-bn": partial(conv_net, act=act_gr, norm=nn.BatchNorm2d, leaky=0.1),
@@ -166,6 +186,8 @@ MODELS = {
     "resnet-gap-wide": resnet_gap_wide,
     "resnet-gap": resnet_gap,
     "resnet-gap-stem": resnet_gap_stem,
+    "hires-resnet": hires_resnet,
+    "hires-resnet-s": partial(hires_resnet, width=32),
 }
 
 # Parameter counts of the definitions above. "resnet" is the figure printed in course22p2
@@ -181,6 +203,8 @@ LESSON_PARAMS = {
     "resnet-gap-wide": 4_907_588,
     "resnet-gap": 1_231_428,
     "resnet-gap-stem": 1_224_948,
+    "hires-resnet": 6_574_228,  # ours (not the lesson's)
+    "hires-resnet-s": 1_646_676,  # ours, width 32
 }
 
 

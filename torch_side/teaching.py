@@ -20,7 +20,7 @@ from torch_side.callbacks import HasLearnCB
 from torch_side.learner import CancelFitException, Callback
 from torch_side.models import GeneralRelu
 
-__all__ = ["ActivationStats", "show_batch", "sched_values", "sched_plot", "BatchGrabCB"]
+__all__ = ["ActivationStats", "show_batch", "sched_values", "sched_plot", "BatchGrabCB", "layer_label"]
 
 N_BINS, HIST_MAX = 40, 10.  # the lesson's ``abs().histc(40, 0, 10)``
 
@@ -44,7 +44,7 @@ class ActivationStats(HasLearnCB):
     def __init__(self, select=lambda m: isinstance(m, GeneralRelu)):
         super().__init__()
         self.select, self.handles = select, []
-        self.means, self.stds, self.hists, self.names = [], [], [], []
+        self.means, self.stds, self.hists, self.names, self.labels = [], [], [], [], []
 
     def before_fit(self, learn):
         super().before_fit(learn)
@@ -52,6 +52,7 @@ class ActivationStats(HasLearnCB):
         if not mods:
             raise ValueError("ActivationStats found no layer to watch (no GeneralRelu in the model)")
         self.names = [n for n, _ in mods]
+        self.labels = [layer_label(learn.model, n) for n in self.names]
         self.means, self.stds, self.hists = ([[] for _ in mods] for _ in range(3))
         self.handles = [m.register_forward_hook(self._hook(i)) for i, (_, m) in enumerate(mods)]
 
@@ -102,14 +103,22 @@ class ActivationStats(HasLearnCB):
             ax.set_axis_off()
         return fig, list(axs.flat)[:n]
 
+    def _label(self, i):
+        return (self.labels[i] if i < len(self.labels) else self.names[i]) or f"layer {i + 1}"
+
     def color_dim(self, path=None):
         """The lesson's "colourful dimension": log(1 + histogram), one column per batch."""
         fig, axs = self._grid(len(self.hists))
         for i, ax in enumerate(axs):
-            ax.imshow(self.hist_matrix(i).log1p().numpy(), origin="lower", aspect="auto")
-            ax.set_title(self.names[i] or f"layer {i}", fontsize=8)
-            ax.set_axis_off()
-        fig.suptitle("|activation| histogram per batch (log scale)")
+            m = self.hist_matrix(i).log1p().numpy()
+            ax.imshow(m, origin="lower", aspect="auto",
+                      extent=(0.5, m.shape[1] + 0.5, 0, HIST_MAX))
+            ax.set_title(self._label(i), fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("training batch", fontsize=7)
+            ax.set_ylabel("|activation|", fontsize=7)
+        fig.suptitle("how many activations have each size, batch by batch (bright: many; log "
+                     "scale). Healthy: spread up the y axis, not piled at 0", fontsize=9)
         fig.tight_layout()
         return _save(fig, path)
 
@@ -117,26 +126,57 @@ class ActivationStats(HasLearnCB):
         """Fraction of near-zero activations per batch, one panel per layer."""
         fig, axs = self._grid(len(self.hists))
         for i, (ax, d) in enumerate(zip(axs, self.dead_fractions())):
-            ax.plot(d.numpy())
+            ax.plot(range(1, len(d) + 1), d.numpy())
             ax.set_ylim(0, 1)
-            ax.set_title(self.names[i] or f"layer {i}", fontsize=8)
-        fig.suptitle("share of activations with |x| < 0.25 ('dead')")
+            ax.set_title(self._label(i), fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("training batch", fontsize=7)
+            ax.set_ylabel("share", fontsize=7)
+        fig.suptitle(f"share of activations with |x| < {HIST_MAX / N_BINS:g} ('dead')", fontsize=9)
         fig.tight_layout()
         return _save(fig, path)
 
     def plot_stats(self, path=None):
-        """Means and stds of each layer per batch, as the lesson's ``plot_stats``."""
+        """Means and stds of each layer per batch, as the lesson's ``plot_stats``: a distinct
+        colour per layer (and a line style per group of ten), the legend beside the axes."""
         import matplotlib.pyplot as plt
-        fig, axs = plt.subplots(1, 2, figsize=(10, 3.5))
+        fig, axs = plt.subplots(1, 2, figsize=(12, 3.8))
         st = self.stats()
-        for name, m, s in zip(st["layers"], st["means"], st["stds"]):
-            axs[0].plot(m, label=name)
-            axs[1].plot(s, label=name)
-        axs[0].set_title("means")
-        axs[1].set_title("stds")
-        axs[1].legend(fontsize=6)
+        n = len(st["layers"])
+        cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+        for i, (m, s) in enumerate(zip(st["means"], st["stds"])):
+            kw = dict(color=cmap(i % cmap.N), ls=("-", "--", ":")[i // cmap.N % 3], lw=1.1,
+                      label=self._label(i))
+            axs[0].plot(range(1, len(m) + 1), m, **kw)
+            axs[1].plot(range(1, len(s) + 1), s, **kw)
+        axs[0].set(title="mean of each layer's activations", xlabel="training batch", ylabel="mean")
+        axs[1].set(title="standard deviation", xlabel="training batch", ylabel="std")
+        axs[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0,
+                      title="layer", title_fontsize=7)
         fig.tight_layout()
         return _save(fig, path)
+
+
+def layer_label(model, name):
+    """A newcomer's name for the module at ``name``: 'ResBlock 2: conv 1', 'layer 3 (conv)'."""
+    parts = name.split(".")
+    if parts and parts[0] == "_orig_mod":  # torch.compile's wrapper
+        parts = parts[1:]
+        model = getattr(model, "_orig_mod", model)
+    if not parts or not parts[0].isdigit():
+        return name
+    try:
+        top = model.get_submodule(parts[0])
+    except AttributeError:
+        return name
+    k, kind = int(parts[0]) + 1, type(top).__name__
+    if kind == "ResBlock":
+        if parts[1:2] == ["convs"] and len(parts) > 2 and parts[2].isdigit():
+            return f"ResBlock {k}: conv {int(parts[2]) + 1}"
+        if parts[1:] == ["act"]:
+            return f"ResBlock {k}: output"
+        return f"ResBlock {k}: {'.'.join(parts[1:])}"
+    return f"layer {k} ({'conv' if kind == 'Sequential' else kind})"
 
 
 class BatchGrabCB(Callback):
@@ -150,10 +190,10 @@ class BatchGrabCB(Callback):
             raise CancelFitException()
 
 
-def show_batch(learn, n=16, path=None, labels=None):
+def show_batch(learn, n=16, path=None, labels=None, title=None):
     """Grid of ``n`` images of one training batch as the model sees them (augmented,
-    normalised); ``labels`` maps class ids to names. The model's weights are untouched:
-    the fit stops before the forward pass."""
+    normalised); ``labels`` maps class ids to names; ``title`` (e.g. the augmentation) above.
+    The model's weights are untouched: the fit stops before the forward pass."""
     import matplotlib.pyplot as plt
     grab = BatchGrabCB()
     learn.fit(1, valid=False, cbs=[grab])
@@ -168,6 +208,8 @@ def show_batch(learn, n=16, path=None, labels=None):
             ax.imshow(xb[k, 0].numpy(), cmap="gray")
             y = int(yb[k])
             ax.set_title(labels[y] if labels else str(y), fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.xb, fig.yb = xb[:n], yb[:n]  # what was drawn, for tests and notebooks
     return _save(fig, path)

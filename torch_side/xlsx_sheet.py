@@ -1,4 +1,4 @@
-"""Add (or replace) one sheet with a bar chart in an existing .xlsx/.xlsm, touching nothing else.
+"""Add (or replace) one sheet, with a bar chart, in an existing .xlsx/.xlsm, touching nothing else.
 
 Why not load and save with openpyxl: that drops the formulas' cached values (the lab writes
 the engine's numbers there so the file reads right before recalculation), rounds constants
@@ -10,10 +10,8 @@ import io
 import posixpath
 import re
 import zipfile
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from xlopt.core.atomic import replacing
 from xlopt.core.cells import col_letters
 
 __all__ = ["put_sheet"]
@@ -38,14 +36,14 @@ def _cell(ref, v):
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(v))}</t></is></c>'
 
 
-def _sheet_xml(rows):
+def _sheet_xml(rows, drawing=True):
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
            f'xmlns:r="{_NS_R}"><sheetData>']
     for i, row in enumerate(rows, start=1):
         cells = "".join(_cell(f"{col_letters(j)}{i}", v) for j, v in enumerate(row))
         out.append(f'<row r="{i}">{cells}</row>')
-    out.append('</sheetData><drawing r:id="rId1"/></worksheet>')
+    out.append('</sheetData>' + ('<drawing r:id="rId1"/>' if drawing else "") + '</worksheet>')
     return "".join(out).encode("utf-8")
 
 
@@ -101,53 +99,82 @@ def _free(names, pattern):
     return pattern.format(n)
 
 
-def put_sheet(path, sheet, rows, chart):
-    """Write ``rows`` (lists of str/number/None) as sheet ``sheet`` with a bar chart.
+def put_sheet(path, sheet, rows, chart=None, lock_timeout=None, new=False):
+    """Write ``rows`` (lists of str/number/None) as sheet ``sheet``, with a bar chart if ``chart``.
 
     ``chart``: ``{'title', 'data': (min_col, max_col, min_row, max_row) of the series with
     their titles in min_row, 'anchor': 'H2', 'x_title', 'y_title'}``; categories are the
-    column left of min_col. An existing sheet of that name is rewritten in place.
+    column left of min_col. An existing sheet of that name is rewritten in place. The workbook is
+    written through xlopt's one zip-part writer (xlopt.core.zip_parts): under the workbook lock
+    (``lock_timeout`` seconds at most, then Busy), every other part byte for byte. ``new``: when
+    no file is there, write a workbook holding just this sheet.
     """
-    path = Path(path)
+    from xlopt.core import zip_parts
+    from xlopt.core.errors import BadInput
+
+    def fresh():
+        base = _new_workbook(sheet)
+        return zip_parts.rewrite(base, _changes(zip_parts.read(io.BytesIO(base)), sheet, rows, chart))
     try:
-        zin = zipfile.ZipFile(path)
-        names = set(zin.namelist())
-        wb_xml = zin.read("xl/workbook.xml").decode("utf-8")
-        wb_rels = zin.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        ct = zin.read("[Content_Types].xml").decode("utf-8")
-    except (zipfile.BadZipFile, KeyError, OSError) as e:
-        raise ValueError(f"{path} is not a readable .xlsx/.xlsm workbook ({e})") from None
-    with zin:
-        drop, new = set(), {}
-        m = re.search(r'<sheet\b[^>]*\bname="' + re.escape(escape(sheet)) + r'"[^>]*/>', wb_xml)
-        if m:  # replace in place: same sheet entry and part, fresh drawing and chart
-            rid = re.search(r'\br:id="([^"]+)"', m.group(0)).group(1)
-            sheet_part = _rels_targets(wb_rels, "xl")[rid]
-            old_rels = _rels_path(sheet_part)
-            if old_rels in names:
-                for d in _rels_targets(zin.read(old_rels).decode(), posixpath.dirname(sheet_part),
-                                       _T_DRAWING).values():
-                    drop.add(d)
-                    if _rels_path(d) in names:
-                        drop.add(_rels_path(d))
-                        drop.update(_rels_targets(zin.read(_rels_path(d)).decode(),
-                                                  posixpath.dirname(d)).values())
-        else:
-            sheet_part = _free(names, "xl/worksheets/sheet{}.xml")
-            rids = {int(x) for x in re.findall(r'Id="rId(\d+)"', wb_rels)}
-            rid = f"rId{max(rids, default=0) + 1}"
-            ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb_xml)]
-            wb_xml = wb_xml.replace("</sheets>", f'<sheet name="{escape(sheet)}" sheetId='
-                                    f'"{max(ids, default=0) + 1}" r:id="{rid}"/></sheets>', 1)
-            wb_rels = wb_rels.replace("</Relationships>", f'<Relationship Id="{rid}" Type='
-                                      f'"{_T_SHEET}" Target="/{sheet_part}"/></Relationships>', 1)
-            ct = ct.replace("</Types>", f'<Override PartName="/{sheet_part}" ContentType='
-                            f'"{_CT["sheet"]}"/></Types>', 1)
+        zip_parts.update(path, lambda parts: _changes(parts, sheet, rows, chart), lock_timeout,
+                         new=fresh if new else None)
+    except BadInput as e:
+        raise ValueError(str(e)) from None
+
+
+def _new_workbook(sheet):
+    """A workbook of one empty sheet named ``sheet`` (bytes); ``_changes`` then fills it."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.title = sheet
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _changes(parts, sheet, rows, chart):
+    """zip_parts.update's edit: the parts to write (None: remove) for the sheet and its chart."""
+    names = set(parts)
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+        if part not in names:
+            raise ValueError(f"the workbook lacks {part}: not an .xlsx/.xlsm workbook")
+    wb_xml = parts["xl/workbook.xml"].decode("utf-8")
+    wb_rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    ct = parts["[Content_Types].xml"].decode("utf-8")
+    drop, new = set(), {}
+    m = re.search(r'<sheet\b[^>]*\bname="' + re.escape(escape(sheet)) + r'"[^>]*/>', wb_xml)
+    if m:  # replace in place: same sheet entry and part, fresh drawing and chart
+        rid = re.search(r'\br:id="([^"]+)"', m.group(0)).group(1)
+        sheet_part = _rels_targets(wb_rels, "xl")[rid]
+        old_rels = _rels_path(sheet_part)
+        if old_rels in names:
+            drop.add(old_rels)
+            for d in _rels_targets(parts[old_rels].decode(), posixpath.dirname(sheet_part),
+                                   _T_DRAWING).values():
+                drop.add(d)
+                if _rels_path(d) in names:
+                    drop.add(_rels_path(d))
+                    drop.update(_rels_targets(parts[_rels_path(d)].decode(),
+                                              posixpath.dirname(d)).values())
+    else:
+        sheet_part = _free(names, "xl/worksheets/sheet{}.xml")
+        rids = {int(x) for x in re.findall(r'Id="rId(\d+)"', wb_rels)}
+        rid = f"rId{max(rids, default=0) + 1}"
+        ids = [int(x) for x in re.findall(r'<sheet\b[^>]*\bsheetId="(\d+)"', wb_xml)]
+        wb_xml = wb_xml.replace("</sheets>", f'<sheet name="{escape(sheet)}" sheetId='
+                                f'"{max(ids, default=0) + 1}" r:id="{rid}"/></sheets>', 1)
+        wb_rels = wb_rels.replace("</Relationships>", f'<Relationship Id="{rid}" Type='
+                                  f'"{_T_SHEET}" Target="/{sheet_part}"/></Relationships>', 1)
+        ct = ct.replace("</Types>", f'<Override PartName="/{sheet_part}" ContentType='
+                        f'"{_CT["sheet"]}"/></Types>', 1)
+    for part in drop:
+        ct = re.sub(r'<Override PartName="/' + re.escape(part) + r'"[^>]*/>', "", ct)
+        new[part] = None
+    new[sheet_part] = _sheet_xml(rows, drawing=chart is not None)
+    if chart is not None:
         taken = names - drop
         drawing_part = _free(taken, "xl/drawings/drawing{}.xml")
         chart_part = _free(taken, "xl/charts/chart{}.xml")
-        for part in drop:
-            ct = re.sub(r'<Override PartName="/' + re.escape(part) + r'"[^>]*/>', "", ct)
         ct = ct.replace("</Types>", f'<Override PartName="/{drawing_part}" ContentType='
                         f'"{_CT["drawing"]}"/><Override PartName="/{chart_part}" ContentType='
                         f'"{_CT["chart"]}"/></Types>', 1)
@@ -155,18 +182,10 @@ def put_sheet(path, sheet, rows, chart):
         rel = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns='
                '"http://schemas.openxmlformats.org/package/2006/relationships">'
                '<Relationship Id="rId1" Type="{}" Target="/{}"/></Relationships>')
-        new = {sheet_part: _sheet_xml(rows),
-               _rels_path(sheet_part): rel.format(_T_DRAWING, drawing_part).encode(),
-               drawing_part: drawing, chart_part: chart_xml,
-               _rels_path(drawing_part): rel.format(_NS_R + "/chart", chart_part).encode(),
-               "xl/workbook.xml": wb_xml.encode("utf-8"),
-               "xl/_rels/workbook.xml.rels": wb_rels.encode("utf-8"),
-               "[Content_Types].xml": ct.encode("utf-8")}
-        with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-            for info in zin.infolist():  # original order ([Content_Types].xml first)
-                if info.filename in drop:
-                    continue
-                data = new.pop(info.filename, None)
-                zout.writestr(info, zin.read(info) if data is None else data)
-            for name, data in new.items():
-                zout.writestr(name, data)
+        new.update({_rels_path(sheet_part): rel.format(_T_DRAWING, drawing_part).encode(),
+                    drawing_part: drawing, chart_part: chart_xml,
+                    _rels_path(drawing_part): rel.format(_NS_R + "/chart", chart_part).encode()})
+    new.update({"xl/workbook.xml": wb_xml.encode("utf-8"),
+                "xl/_rels/workbook.xml.rels": wb_rels.encode("utf-8"),
+                "[Content_Types].xml": ct.encode("utf-8")})
+    return new

@@ -7,6 +7,7 @@
   xlopt check graddesc.xlsx           recalculate it in LibreOffice and compare every cell with the engine
   xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
   xlopt install-libreoffice           the .xlsm's buttons in LibreOffice Calc (--uninstall)
+  xlopt plot surface -o paths.gif     every sheet's path on the loss contours, row by row (compare, fit)
 """
 import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
@@ -19,6 +20,7 @@ COMMANDS = {
     "click": ("xlopt.cli.click", "press Run or Reset in a workbook without Excel (LibreOffice)"),
     "install-libreoffice": ("xlopt.cli.install_lo", "make the .xlsm's Run/Reset buttons work in LibreOffice Calc"),
     "sweep": ("xlopt.cli.sweep", "run a sheet over a grid of hyper-parameters at once (table, heat map, sheet)"),
+    "plot": ("xlopt.cli.plot", "pictures: each sheet's path on the loss surface (PNG or GIF), rmse per epoch, the fits"),
 }
 
 
@@ -54,20 +56,36 @@ def main(argv=None):
     command = []
 
     def body():
+        from xlopt.core import console
         from xlopt.core.errors import XloptError
         from xlopt.core.signals import held, reraise_if_interrupted
+        try:  # before the imports and the parser: a deleted working folder, a closed stdout
+            console.check_surroundings()
+        except XloptError as e:
+            print(f"{console.prog('xlopt', argv, COMMANDS)}: error: {e}", file=sys.stderr)
+            return e.exit_code
         with held():  # the imports (numpy, pandas): a Ctrl-C waits until they are whole
             parser = build_parser()
         args = parser.parse_args(argv)
         command.append(args.command)
         try:
-            return args._main(args) or 0
+            with console.guarded_stdout():
+                code = args._main(args) or 0
+                console.flush_stdout()
+            return code
         except XloptError as e:
             reraise_if_interrupted(e)
             print(f"xlopt {args.command}: error: {e}", file=sys.stderr)
             return e.exit_code
-        except BrokenPipeError:  # `xlopt run ... | head`
-            sys.stderr.close()
+        except BrokenPipeError:  # `xlopt run ... | head`: the reader has what it wanted
+            console.silence_stdout()
             return 0
+        except OSError as e:  # a full disk, a read-only file system: the user's to fix; others are bugs
+            message = console.room_message(e)
+            if message is None:
+                raise
+            reraise_if_interrupted(e)
+            print(f"xlopt {args.command}: error: {message}", file=sys.stderr)
+            return 2
     # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up included: one line, exit 130/143/129
     return guarded(lambda: "xlopt" + (f" {command[0]}" if command else ""), body)

@@ -2,6 +2,7 @@
 import time
 
 from xlopt.writers import workbook
+from xlopt.core import locks
 from xlopt.core.engine import Data
 from xlopt.core.errors import BadInput
 
@@ -21,6 +22,7 @@ def add_arguments(p):
     p.add_argument("--rows", type=int, default=None,
                    help=f"data rows of --data random (default {LESSON_ROWS}; the lesson has {LESSON_ROWS})")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    locks.add_argument(p)
 
 
 def data_from_args(args):
@@ -29,15 +31,14 @@ def data_from_args(args):
             raise BadInput(f"--rows {args.rows} needs --data random: the lesson's data has {LESSON_ROWS} rows")
         return Data.lesson()
     rows = LESSON_ROWS if args.rows is None else args.rows
-    if rows > 10000:
-        raise BadInput(f"--rows must be at most 10000, got {rows}")
     return Data.random(args.seed, rows)
 
 
 def main(args):
     t = time.perf_counter()
     data = data_from_args(args)
-    path = workbook.build(args.output, data, args.carry, args.force)
+    with locks.locked(args.output, args.lock_timeout, "workbook"):  # a click saving it meanwhile would be lost
+        path = workbook.build(args.output, data, args.carry, args.force)
     print(f"wrote {path} ({len(data.x)} data rows, {args.data} data, carry {args.carry}) "
           f"in {time.perf_counter() - t:.2f} s")
     return 0

@@ -4,7 +4,8 @@ import time
 import zipfile
 
 from xlopt.live import readback
-from xlopt.core import sheets
+from xlopt.writers import paths
+from xlopt.core import sheets, workbook_file
 from xlopt.core.errors import BadInput
 from xlopt.live.lo import LibreOffice
 
@@ -14,13 +15,14 @@ SHOW_PROBLEMS = 12
 def add_arguments(p):
     p.add_argument("workbook", metavar="WORKBOOK", help="an .xlsx/.xlsm written by xlopt build (edited or not)")
     p.add_argument("--sheet", metavar="SHEET", default=None,
-                   help="check only this sheet (data, basic, momentum, rmsprop, adam, adam_ann)")
+                   help="check only this sheet: data, paths or one of the optimizer sheets (default: every one)")
 
 
 def precheck(path, sheet):
     """What can be refused before starting LibreOffice."""
-    if sheet is not None and sheet != readback.DATA and sheet not in sheets.BY_NAME:
-        raise BadInput(f"--sheet {sheet!r} is not one of the lab's sheets: {readback.DATA}, {', '.join(sheets.SHEETS)}")
+    if sheet is not None and sheet not in (readback.DATA, paths.NAME) and sheet not in sheets.BY_NAME:
+        raise BadInput(f"--sheet {sheet!r} is not one of the lab's sheets: {readback.DATA}, {', '.join(sheets.SHEETS)}, "
+                       f"{paths.NAME}")
     if not os.path.exists(path):
         raise BadInput(f"{path} does not exist")
     if not os.path.isfile(path):
@@ -29,6 +31,8 @@ def precheck(path, sheet):
         raise BadInput(f"cannot read {path}: permission denied")
     if os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm", ".ods") and not zipfile.is_zipfile(path):
         raise BadInput(f"{path} is not a workbook (an .xlsx, .xlsm or .ods file is a zip archive; this one is not)")
+    if os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm"):
+        workbook_file.check_parts(path)  # a part LibreOffice would drop unread: the check would say OK
 
 
 def main(args):

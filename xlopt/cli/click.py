@@ -11,9 +11,10 @@ import re
 import time
 import zipfile
 
-from xlopt.core import buttons, locks, progress, sheets
+from xlopt.core import buttons, locks, progress, sheets, workbook_file
 from xlopt.live import press
 from xlopt.core.atomic import replacing
+from xlopt.core.cells import col_index, parse_ref
 from xlopt.core.errors import BadInput, Diverged
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -39,7 +40,8 @@ def workbook_carry(path):
     """The workbook-scope defined name `carry` read from the file (LibreOffice's Doc offers sheet names only)."""
     try:
         with zipfile.ZipFile(path) as z:
-            xml = z.read("xl/workbook.xml").decode("utf-8")
+            raw = z.read("xl/workbook.xml")
+        xml = raw.decode("utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8", "replace")
     except (OSError, KeyError, zipfile.BadZipFile):
         return "lesson"  # LibreOffice's load names the real problem
     for attrs, value in re.findall(r"<definedName ([^>]*)>([^<]*)</definedName>", xml):
@@ -90,6 +92,31 @@ def click(path, button, sheet, times=1, carry=None, lo=None, lock_timeout=None):
         return _click(path, button, sheet, times, carry, lo, tick)
 
 
+def check_formulas(doc, book):
+    """Refuse a sheet whose computed columns hold constants (formulas replaced by their values):
+    Run would carry numbers the formulas no longer make, and save them."""
+    present = set(getattr(book, "columns", ()) or ())
+    try:
+        _, _, last, _ = parse_ref(book.address("lastconst"))  # the last data row, in the lesson's file too
+    except (BadInput, KeyError, AttributeError):
+        return  # read_inputs names the missing name
+    formulas = doc.formulas(book.name)
+    columns = [c for c in book.sheet.columns if c.letter in present]
+    if not columns:
+        return
+    lo_col = min(columns, key=lambda c: col_index(c.letter)).letter
+    hi_col = max(columns, key=lambda c: col_index(c.letter)).letter
+    values = doc.read_raw(book.name, f"{lo_col}{sheets.FIRST_ROW}:{hi_col}{last + 1}")
+    for i, row in enumerate(range(sheets.FIRST_ROW, last + 2)):
+        for c in columns:
+            value = values[i][col_index(c.letter) - col_index(lo_col)]
+            # a number where a formula belongs (text and errors: check_pass names them)
+            if isinstance(value, float) and f"{c.letter}{row}" not in formulas:
+                raise BadInput(f"sheet {book.name!r}, cell {c.letter}{row} ({c.title}) holds a number, not the "
+                               "formula the sheet computes there (were the formulas replaced by their values?); "
+                               "Run would save wrong numbers - undo that, or rebuild the workbook with xlopt build")
+
+
 def _per_press(tick):
     """The bar advances once a press: every EPOCHS_PER_CLICK epochs of Run."""
     epochs = [0]
@@ -104,6 +131,8 @@ def _per_press(tick):
 def _click(path, button, sheet, times, carry, lo, tick=progress.noop):
     from xlopt.live.lo import LibreOffice, UnoBook
 
+    if lo is None:
+        workbook_file.check_parts(path)  # before LibreOffice drops what it cannot read
     carry = carry or workbook_carry(path)
     if lo is None:
         with LibreOffice() as own:
@@ -111,6 +140,7 @@ def _click(path, button, sheet, times, carry, lo, tick=progress.noop):
     doc = lo.load(path)
     try:
         book = UnoBook(doc, sheet)
+        check_formulas(doc, book)
         before = len(book.read_log())
         log = press.press(book, button, times, carry, _per_press(tick) if button == "run" else tick)
         doc.calculate_all()

@@ -25,6 +25,7 @@ EVENTS_PATH = "/org.openoffice.Office.Events/ApplicationEvents/Bindings"
 EVENT = "OnViewCreated"
 SECURITY_PATH = "/org.openoffice.Office.Common/Security/Scripting"
 LEVELS = {"low": 0, "medium": 1, "high": 2, "very-high": 3}
+DEFAULT_LEVEL = "high"  # LibreOffice's own default: document macros run only from trusted locations
 INSTALL = "sudo apt-get install libreoffice-calc python3-uno libreoffice-script-provider-python"
 XCU_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
             'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n')
@@ -138,6 +139,28 @@ def level_item(level):
             f"<value>{LEVELS[level]}</value></prop></item>")
 
 
+def macro_security_level(profile):
+    """The profile's macro security level (a key of LEVELS); LibreOffice's default when unset."""
+    for item in _items(profile):
+        if _is_level(item):
+            m = re.search(r"<value>(\d+)</value>", item)
+            if m:
+                return {v: k for k, v in LEVELS.items()}.get(int(m.group(1)), DEFAULT_LEVEL)
+    return DEFAULT_LEVEL
+
+
+def security_warning(level):
+    """A warning when `level` keeps the buttons (document macros) from running, else None."""
+    if LEVELS[level] < LEVELS["high"]:
+        return None
+    return (f"warning: LibreOffice's macro security is {level.replace('-', ' ').title()}"
+            + (" (its default)" if level == DEFAULT_LEVEL else "")
+            + ": it runs no document macro outside Trusted File Locations, so the Run and Reset buttons "
+            "do nothing (the workbook says why when it opens). Run this again with --macro-security "
+            "medium (LibreOffice then asks: Enable Macros), or add the workbook's folder under Tools > "
+            "Options > LibreOffice > Security > Macro Security > Trusted Sources > Trusted File Locations.")
+
+
 def set_settings(profile, on_load=True, macro_security=None):
     """Bind (or unbind) on_load to the View created event; optionally set the macro security level."""
     items = _items(profile)
@@ -182,6 +205,9 @@ def install(profile=None, paths=None, macro_security=None, check=True):
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     set_settings(profile, on_load=True, macro_security=macro_security)
+    warning = security_warning(macro_security or macro_security_level(profile))
+    if warning:
+        notes.append(warning)
     notes.insert(0, f"installed {target} (imports xlopt from {', '.join(paths) or 'LibreOffice’s own sys.path'})")
     notes.append(f"bound its on_load to LibreOffice's View created event in {xcu_path(profile)}")
     if macro_security:

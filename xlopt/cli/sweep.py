@@ -10,7 +10,7 @@ import math
 import os
 import sys
 
-from xlopt.core import buttons, progress, sheets, sweep
+from xlopt.core import buttons, locks, progress, sheets, sweep
 from xlopt.core.errors import BadInput
 from xlopt.core.report import table
 from xlopt.core.runner import FORMATS, load_data
@@ -44,9 +44,11 @@ def add_arguments(p):
     p.add_argument("--plot", metavar="PNG", help="write the heat map (or line chart) as a PNG")
     p.add_argument("--workbook", metavar="PATH",
                    help="add (or replace) a sheet sweep_SHEET in this existing .xlsx/.xlsm, leaving the "
-                        "other sheets, names, charts, macros and buttons as they are")
+                        "other sheets, names, charts, macros and buttons as they are (under the workbook's "
+                        "lock: another xlopt writing it is waited for)")
     p.add_argument("--max-memory", type=float, default=None, metavar="GIB",
                    help="refuse grids estimated above this (default: half the free memory)")
+    locks.add_argument(p)
 
 
 def check_outputs(args):
@@ -93,7 +95,7 @@ def main(args, ops=None):
         sweep_plot.write(result, args.plot)
     if args.workbook:
         from xlopt.writers import sweep_sheet
-        sweep_sheet.add_to(args.workbook, result)
+        sweep_sheet.add_to(args.workbook, result, getattr(args, "lock_timeout", None))
     emit(result, args.format)
     return 0
 

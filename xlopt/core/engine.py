@@ -13,6 +13,9 @@ from xlopt.core import compiled, sheets
 from xlopt.core.errors import TINY_LR, BadInput, Diverged
 
 
+MAX_ROWS = 10_000  # rows of --data random: a documented bound (a workbook of 10000 rows builds in seconds)
+
+
 @dataclass
 class Data:
     x: list
@@ -28,6 +31,8 @@ class Data:
         """Like the data sheet: x = RANDBETWEEN(1,100), y = $C$1 + x·$C$2."""
         if rows < 2:
             raise BadInput(f"--rows must be at least 2, got {rows}")
+        if rows > MAX_ROWS:
+            raise BadInput(f"--rows must be at most {MAX_ROWS}, got {rows}")
         rng = random.Random(seed)
         x = [float(rng.randint(1, 100)) for _ in range(rows)]
         return cls(x, [sheets.TRUE_B + v * sheets.TRUE_A for v in x])

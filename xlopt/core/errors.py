@@ -43,3 +43,8 @@ class MissingTool(XloptError):
 class Busy(XloptError):
     """Another xlopt holds the lock on the file and --lock-timeout ran out: nothing was written."""
     exit_code = 5
+
+
+class OfficeFailed(MissingTool):
+    """LibreOffice ended in the middle of a call, or did not answer in time: nothing was written."""
+    exit_code = 4

@@ -9,6 +9,7 @@ import math
 import os
 
 from xlopt.core import buttons, locks, progress, sheets, state
+from xlopt.core.console import regular_file
 from xlopt.core.engine import Data, MemoryBook, blame_data
 from xlopt.core.errors import BadInput, Diverged
 
@@ -59,11 +60,17 @@ def load_data(args):
 
 
 def read_csv(path):
+    regular_file(path, "data file")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise BadInput(f"cannot read data file {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise BadInput(f"data file {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}; "
+                       "a Latin-1 or UTF-16 file?): save it as CSV UTF-8") from None
+    except csv.Error as e:
+        raise BadInput(f"data file {path} is not a CSV of x,y numbers ({e})") from None
     if not rows or not {"x", "y"} <= set(rows[0]):
         raise BadInput(f"data file {path} needs a header with columns x and y")
     x, y = [], []
@@ -100,6 +107,8 @@ def run(args, make_book=None):
     if args.epochs > MAX_EPOCHS:
         raise BadInput(f"--epochs must be at most {MAX_EPOCHS}, got {args.epochs}; continue a longer run "
                        "in steps with --state FILE")
+    if args.state:
+        regular_file(args.state, "state file")  # before the lock: opening a FIFO blocks
     book = None
     with _state_lock(args):  # the whole read-modify-write: a second writer waits
         try:

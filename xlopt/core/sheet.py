@@ -9,9 +9,12 @@ the top of an epoch, data starts at row 4, the row after the data holds the summ
 import re
 from dataclasses import dataclass, field
 
+from xlopt.core import names as excel_names
+
 FIRST_ROW = 4
-LOG_ROWS = 69  # epochs the sheet's log shows (the lesson's rmses is C38:C106)
+LOG_ROWS = 500  # epochs the sheet's log keeps (the lesson's own rmses is C38:C106); Run keeps the latest
 KIND_NAME = "sheetkind"  # the sheet-scoped name a built workbook carries: ="adam"
+BETAS = ("mom", "sqr_mom", "beta2")  # the hyper-parameters that are betas: each must be in [0, 1)
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,17 @@ class Sheet:
     reset: Reset = Reset()
     after_epoch: object = None  # Run's per-epoch hook: book -> None (adam_ann's annealer)
     instructions: str = ""
+    watch: str = ""         # the panel's one-line hint of what to look at (default: the instructions' first sentence)
+    try_this: tuple = ()    # "try this" prompts for the instructions sheet
     torch: object = None    # TorchSpec
     lesson: object = None   # Lesson, for the five sheets of the lesson's own workbook
     new_b: str = "new_b"
     new_a: str = "new_a"
     rmse_key: str = "rmse"
+
+    def __post_init__(self):
+        """A definition whose names Excel would refuse (read as a cell, say) fails to import."""
+        excel_names.check([*self.names(1), KIND_NAME], f"sheet definition {self.name!r}")
 
     # --- what the buttons touch ------------------------------------------------------------------
     @property
@@ -126,6 +135,13 @@ class Sheet:
             out.append("lr")
         out += [t.name for t in self.targets] + [e.name for e in self.extras]
         return tuple(out)
+
+    @property
+    def reset_restores(self):
+        """The names Reset writes whatever they held, so a bad value there is what Reset is for:
+        the top, the targets, and lr (a sheet whose Reset leaves lr alone types its default lr
+        when the cell holds no usable number)."""
+        return ("const", "slope", "lr") + tuple(t.name for t in self.targets)
 
     def target(self, name):
         for t in self.targets:

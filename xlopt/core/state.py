@@ -9,8 +9,10 @@ import os
 
 from xlopt.core import buttons, sheets
 from xlopt.core.atomic import write_text
+from xlopt.core.console import regular_file
 from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.errors import BadInput
+from xlopt.core.sheet import BETAS
 
 FORMAT = "xlopt-state"
 VERSION = 1
@@ -38,10 +40,17 @@ def from_dict(d, where="state"):
         sheet = sheets.get(d["sheet"])
         data = Data(d["data"]["x"], d["data"]["y"])
         inputs, log = d["inputs"], d["log"]
-        need = set(MemoryBook(sheet, data).inputs)
-        if set(inputs) != need:
+        defaults = MemoryBook(sheet, data).inputs
+        need = set(defaults)
+        if not isinstance(inputs, dict) or set(inputs) != need:
             raise BadInput(f"{where}: inputs {sorted(inputs)} do not match sheet {sheet.name!r} ({sorted(need)})")
         for k, v in inputs.items():
+            want = len(defaults[k]) if isinstance(defaults[k], list) else None
+            got = len(v) if isinstance(v, list) else None
+            if want != got:
+                raise BadInput(f"{where}: input {k!r} holds {v!r}; it must be "
+                               + (f"a list of {want} numbers" if want else "one number")
+                               + " - fix it, or delete the file to start from Reset")
             for n in (v if isinstance(v, list) else [v]):
                 if not isinstance(n, (int, float)) or isinstance(n, bool) or not math.isfinite(n):
                     raise BadInput(f"{where}: input {k!r} holds {v!r}, not a finite number")
@@ -49,13 +58,14 @@ def from_dict(d, where="state"):
         if isinstance(lr, (int, float)) and not lr > 0:
             raise BadInput(f"{where}: lr is {lr!r}; lr must be a finite number > 0 (the sheets never make "
                            "another) - fix the value, or delete the file to start from Reset")
-        for k in ("mom", "sqr_mom"):
+        for k in BETAS:
             v = inputs.get(k)
             if isinstance(v, (int, float)) and not 0 <= v < 1:
                 raise BadInput(f"{where}: {k} (a beta) is {v!r}; it must be a number in [0, 1) - fix the "
                                "value, or delete the file to start from Reset")
         if not isinstance(log, list) or not log or not all(isinstance(e, dict) and "epoch" in e for e in log):
             raise BadInput(f"{where}: the epoch log is missing or malformed")
+        _check_log(log, where)
         carry = d.get("carry", "lesson")
         if carry not in buttons.CARRIES:
             raise BadInput(f"{where}: carry {carry!r} is not one of {', '.join(buttons.CARRIES)}")
@@ -65,10 +75,32 @@ def from_dict(d, where="state"):
     return book, carry
 
 
+LOG_KEYS = ("epoch", "rmse", "const", "slope", "lr")
+
+
+def _check_log(log, where):
+    """Each entry: a whole epoch count >= 0, counting up, and numbers (rmse may be NaN: the lesson's
+    sheets without an rmse cell log it so)."""
+    for i, e in enumerate(log):
+        bad = next((k for k in LOG_KEYS if k not in e or isinstance(e[k], bool)
+                    or not isinstance(e[k], (int, float))), None)
+        if bad is None and (not float(e["epoch"]).is_integer() or e["epoch"] < 0
+                            or (i and e["epoch"] <= log[i - 1]["epoch"])):
+            bad = "epoch"
+        if bad is not None:
+            raise BadInput(f"{where}: entry {i + 1} of the epoch log has {bad} = {e.get(bad)!r}; each entry "
+                           f"needs numbers {', '.join(LOG_KEYS)} (whole epochs >= 0, counting up) - fix it, or "
+                           "delete the file to start from Reset")
+
+
 def load(path, sheet_name=None):
+    regular_file(path, "state file")
     try:
         with open(path, encoding="utf-8") as f:
             d = json.load(f)
+    except RecursionError:
+        raise BadInput(f"state file {path} is corrupt (nested too deeply to be a state file); delete it "
+                       "to start from Reset") from None
     except json.JSONDecodeError as e:
         raise BadInput(f"state file {path} is corrupt (not JSON: {e}); delete it to start from Reset") from None
     except UnicodeDecodeError:

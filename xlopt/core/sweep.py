@@ -28,6 +28,7 @@ import numpy as np
 from xlopt.core import buttons, compiled, sheets
 from xlopt.core.engine import Data, default_inputs, outputs, summaries
 from xlopt.core.errors import BadInput
+from xlopt.core.sheet import BETAS
 
 SPACINGS = ("lin", "log")
 DEFAULT_THRESHOLD = 1.0
@@ -205,6 +206,12 @@ def parse_grid(sheet, texts):
             low = min(axis.ends) if axis.ends else min(axis.listed)
             if low <= 0:
                 raise BadInput(f"--grid {name}={axis.spec}: lr must be > 0 (got {low:g})")
+        if name in BETAS:
+            values = list(axis.ends) if axis.ends else list(axis.listed)
+            bad = [v for v in values if not 0 <= v < 1]
+            if bad:
+                raise BadInput(f"--grid {name}={axis.spec}: {name} is a beta and must be in [0, 1) "
+                               f"(got {bad[0]:g}); e.g. {name}=0.5..0.99:10:lin")
         axes.append(axis)
     return axes
 

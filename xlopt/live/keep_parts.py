@@ -10,11 +10,22 @@ strings of `saved` with, taken byte for byte from `original`,
 - every part under xl/drawings/ (the chart anchors and the VML buttons), xl/charts/, xl/ctrlProps/
   and xl/media/, with their content types,
 - each sheet's <drawing>, <legacyDrawing> and <controls> elements and their relationships,
-- the workbook's <definedNames>.
+- each sheet's <sheetViews> (a document loaded hidden has no view, so LibreOffice saves none: the
+  frozen panel rows, the selection and the scroll position would be lost),
+- the workbook's <definedNames> and <bookViews> (the sheet it opens on),
+- the code names (`<workbookPr codeName>`, each sheet's `<sheetPr codeName>`) that tie the VBA
+  project's document modules (ThisWorkbook, Sheet1, ...) to the workbook and its sheets; LibreOffice
+  drops them.
 
 An edit that only writes cell values (what `xlopt click` does) changes none of these, so the file
 keeps them however many times it is saved; a saved-again file restores to the same parts.
+
+Two callers: `xlopt click` after its headless save, and the installed LibreOffice script
+(xlopt_lo.py) after the user's own File > Save in Calc (`restore_saved`, with the file's bytes as
+they were when Calc opened it).
 """
+import io
+import os
 import posixpath
 import re
 import zipfile
@@ -31,6 +42,8 @@ _CONTROLS = re.compile(
     r"(?:\s*<mc:Fallback>.*?</mc:Fallback>)?\s*</mc:AlternateContent>|<controls>.*?</controls>", re.S)
 _REL = re.compile(r"<Relationship\b[^>]*?/>|<Relationship\b[^>]*>\s*</Relationship>", re.S)
 _DEFINED = re.compile(r"<definedNames>.*?</definedNames>|<definedNames\s*/>", re.S)
+_VIEWS = re.compile(r"<sheetViews>.*?</sheetViews>|<sheetViews\s*/>", re.S)
+_BOOK_VIEWS = re.compile(r"<bookViews>.*?</bookViews>|<bookViews\s*/>", re.S)
 
 
 def _attr(tag, name):
@@ -116,6 +129,9 @@ def _graft_sheet(orig_xml, orig_rels, new_xml, new_rels, n):
     if controls:
         block = "".join(rename(b) for b in controls)
         new_xml = _insert_before(new_xml, block, ("webPublishItems", "tableParts", "extLst"))
+    views = _VIEWS.search(orig_xml)
+    if views and _VIEWS.search(new_xml):
+        new_xml = _VIEWS.sub(lambda _: views.group(0), new_xml, count=1)
     root = re.search(r"<worksheet\b[^>]*>", orig_xml)
     new_xml = _declare_prefixes(new_xml, "".join(drawings + controls), root.group(0) if root else "")
     rels = others + [re.sub(r'\bId="[^"]*"', f'Id="{ids[_attr(r, "Id")]}"', r) for r in kept_rels]
@@ -125,6 +141,28 @@ def _graft_sheet(orig_xml, orig_rels, new_xml, new_rels, n):
                     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
                     + "".join(rels) + "</Relationships>")
     return new_xml, rels_xml
+
+
+def _code_name(xml, tag):
+    m = re.search(rf"<{tag}\b[^>]*>", xml)
+    return _attr(m.group(0), "codeName") if m else None
+
+
+def _put_code_name(xml, tag, code, after):
+    """`xml` whose <tag> carries codeName="code"; when it has no <tag>, one is added right after the
+    first of the elements `after` that opens there (schema order)."""
+    if code is None or _code_name(xml, tag) is not None:
+        return xml
+    m = re.search(rf"<{tag}\b[^>]*?(/?)>", xml)
+    if m:
+        head = m.group(0)
+        cut = len(head) - len(m.group(1)) - 1
+        return xml[:m.start()] + head[:cut] + f' codeName="{code}"' + head[cut:] + xml[m.end():]
+    for before in after:
+        m = re.search(rf"<{before}\b[^>]*>", xml)
+        if m:
+            return xml[:m.end()] + f'<{tag} codeName="{code}"/>' + xml[m.end():]
+    return xml
 
 
 def _content_types(orig, new):
@@ -141,12 +179,15 @@ def _content_types(orig, new):
 
 
 def _read_all(path):
-    with zipfile.ZipFile(path) as z:
+    """[(ZipInfo, bytes)] of a zip given as a path, bytes or a binary file."""
+    with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as z:
         return [(i, z.read(i.filename)) for i in z.infolist()]
 
 
 def restore(original, saved, out):
-    """Write `out`: `saved` (LibreOffice's) with `original`'s VBA, drawings, buttons, charts, names."""
+    """Write `out`: `saved` (LibreOffice's) with `original`'s VBA, drawings, buttons, charts, names.
+
+    original: a path or the file's bytes; saved, out: paths."""
     orig_list, new_list = _read_all(original), _read_all(saved)
     orig = {i.filename: d for i, d in orig_list}
     new = {i.filename: d for i, d in new_list}
@@ -160,6 +201,7 @@ def restore(original, saved, out):
             continue
         sheet_xml, rels_xml = _graft_sheet(orig[opart].decode("utf-8"), orig.get(_rels_path(opart), b"").decode("utf-8"),
                                            new[npart].decode("utf-8"), new.get(_rels_path(npart), b"").decode("utf-8"), n)
+        sheet_xml = _put_code_name(sheet_xml, "sheetPr", _code_name(orig[opart].decode("utf-8"), "sheetPr"), ("worksheet",))
         replaced[npart] = sheet_xml.encode("utf-8")
         if rels_xml is not None:
             replaced[_rels_path(npart)] = rels_xml.encode("utf-8")
@@ -180,6 +222,11 @@ def restore(original, saved, out):
             wb_n = wb_n.replace("</sheets>", "</sheets>" + names.group(0), 1)
     else:
         wb_n = _DEFINED.sub("", wb_n)
+    book_views = _BOOK_VIEWS.search(wb_o)
+    if book_views and _BOOK_VIEWS.search(wb_n):
+        wb_n = _BOOK_VIEWS.sub(lambda _: book_views.group(0), wb_n, count=1)
+    if _code_name(wb_n, "workbookPr") is None and _code_name(wb_o, "workbookPr") is not None:
+        wb_n = _put_code_name(wb_n, "workbookPr", _code_name(wb_o, "workbookPr"), ("fileVersion", "workbook"))
     replaced["xl/workbook.xml"] = wb_n.encode("utf-8")
     if CT in orig and CT in new:
         replaced[CT] = _content_types(orig[CT].decode("utf-8"), new[CT].decode("utf-8")).encode("utf-8")
@@ -204,3 +251,19 @@ def restore(original, saved, out):
             if info.filename.startswith(KEPT_DIRS) and info.filename not in written:
                 z.writestr(info, data)
                 written.add(info.filename)
+
+
+LOCK_TIMEOUT_S = 30
+
+
+def restore_saved(original, path, lock_timeout_s=LOCK_TIMEOUT_S):
+    """Put `original`'s parts (bytes of the file as it was opened) back into `path`, a file LibreOffice
+    has just saved: under xlopt's workbook lock, through a temp file, keeping the saved file's
+    modification time (LibreOffice compares it before its next save of the open document)."""
+    from xlopt.core import locks
+    from xlopt.core.atomic import replacing
+    with locks.locked(path, lock_timeout_s, "workbook"):
+        st = os.stat(path)
+        with replacing(path, keep_suffix=True) as tmp:
+            restore(original, path, tmp)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))

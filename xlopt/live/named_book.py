@@ -25,14 +25,17 @@ def finite(v):
     return isinstance(v, float) and math.isfinite(v)
 
 
-def check_number(where, value):
-    """A finite float from a cell's raw value, or BadInput naming the sheet and the cell."""
+def check_number(where, value, reset_restores=True):
+    """A finite float from a cell's raw value, or BadInput naming the sheet and the cell.
+
+    reset_restores: the cell is one Reset writes, so the message offers Reset as the other fix."""
+    hint = " (or press Reset)" if reset_restores else ""
     if isinstance(value, tuple):
-        raise BadInput(f"{where} shows the error {value[1]}, not a number; fix that cell (or press Reset)")
+        raise BadInput(f"{where} shows the error {value[1]}, not a number; fix that cell{hint}")
     if value is None or value == "":
-        raise BadInput(f"{where} is empty; type a number there (or press Reset)")
+        raise BadInput(f"{where} is empty; type a number there{hint}")
     if isinstance(value, str):
-        raise BadInput(f"{where} holds text {value!r}, not a number; type a number there (or press Reset)")
+        raise BadInput(f"{where} holds text {value!r}, not a number; type a number there{hint}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadInput(f"{where} holds {value!r}, not a number")
     v = float(value)
@@ -83,7 +86,8 @@ class NamedRangeBook:
         ref = self.address(name)
         cells = cells_of(ref)
         flat = [v for row in self.driver.read(ref) for v in row]
-        values = [check_number(f"sheet {self.name!r}, cell {c} ({name})", v) for c, v in zip(cells, flat)]
+        restores = name in self.sheet.reset_restores
+        values = [check_number(f"sheet {self.name!r}, cell {c} ({name})", v, restores) for c, v in zip(cells, flat)]
         return values if ":" in ref else values[0]  # a range, even of one cell, reads as a list
 
     def set(self, name, value):

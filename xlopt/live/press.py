@@ -14,6 +14,7 @@ from xlopt.core import buttons, sheets
 from xlopt.core.cells import cells_of
 from xlopt.core.engine import Data, MemoryBook, blame_data, default_inputs
 from xlopt.core.errors import BadInput, Diverged
+from xlopt.core.sheet import BETAS
 
 BUTTONS = ("run", "reset")
 
@@ -26,6 +27,7 @@ class Inputs:
     data: Data
     values: dict     # const, slope, lr, β's, targets, prev_grad2
     log: list
+    unusable: tuple = ()  # names whose cells held no usable number (read leniently: their defaults)
 
     def memory_book(self):
         return MemoryBook(self.layout, self.data, dict(self.values), [dict(e) for e in self.log])
@@ -48,15 +50,28 @@ def _number(book, name, value, offset=0, positive=False):
     return float(value)
 
 
-def read_inputs(book):
-    """Read and check every input of the sheet (BadInput naming the sheet and cell on the first bad one)."""
+def read_inputs(book, lenient=()):
+    """Read and check every input of the sheet (BadInput naming the sheet and cell on the first bad one).
+
+    lenient: names whose cells may hold anything (text, an error, nothing, lr <= 0): they read as
+    their defaults and are listed in `unusable` (what Reset writes anyway)."""
     layout = book.sheet
-    values = {}
+    values, unusable = {}, []
     for name, default in default_inputs(layout).items():
         if not book.has(name):
             raise BadInput(f"sheet {book.name!r} has no defined name {name!r}, which the {layout.name} "
                            "buttons need: restore it (Formulas > Name Manager) or rebuild the workbook")
-        v = book.get(name)
+        if name in lenient:
+            try:
+                v = book.get(name)
+                v = [_number(book, name, x, i) for i, x in enumerate(v)] if isinstance(v, list) else \
+                    _number(book, name, v, positive=(name == "lr"))
+            except BadInput:
+                values[name] = default
+                unusable.append(name)
+                continue
+        else:
+            v = book.get(name)
         if isinstance(default, list) and not isinstance(v, list):
             v = [v]  # a one-cell target (adam_bc's step count) read as a number
         if isinstance(default, list):
@@ -65,6 +80,9 @@ def read_inputs(book):
             values[name] = [_number(book, name, x, i) for i, x in enumerate(v)]
         else:
             values[name] = _number(book, name, v, positive=(name == "lr"))
+            if name in BETAS and not 0 <= values[name] < 1:
+                raise BadInput(f"{where(book, name)} holds {v!r}; {name} is a beta and must be a number in "
+                               "[0, 1): type one such as 0.9 there")
     columns = []
     for name in ("data_x", "data_y"):
         if not book.has(name):
@@ -74,7 +92,7 @@ def read_inputs(book):
         columns.append([_number(book, name, x, i) for i, x in enumerate(v)])
     if len(columns[0]) != len(columns[1]) or len(columns[0]) < 2:
         raise BadInput(f"sheet {book.name!r}: data_x and data_y need the same number (>= 2) of rows")
-    return Inputs(layout, Data(*columns), values, book.read_log())
+    return Inputs(layout, Data(*columns), values, book.read_log(), tuple(unusable))
 
 
 def check_pass(book):
@@ -89,9 +107,11 @@ def check_pass(book):
                    "fix that cell, lower lr, or press Reset")
 
 
-def _press(book, button, epochs, carry, tick=None):
+def _press(book, button, epochs, carry, tick=None, unusable=()):
     if button == "run":
         return buttons.run(book, epochs, carry, tick)
+    if "lr" in unusable and book.sheet.reset.lr is None:  # Reset leaves lr alone, but it held no number
+        book.set("lr", book.sheet.lr_default)
     buttons.reset(book)
     if tick is not None:
         tick()
@@ -129,7 +149,8 @@ def press(book, button, times=1, carry="lesson", tick=None):
         raise BadInput(f"carry must be one of {', '.join(buttons.CARRIES)}, got {carry!r}")
     if not isinstance(times, int) or times < 1:
         raise BadInput(f"--times must be at least 1, got {times}")
-    inputs = read_inputs(book)
+    # Reset writes the top, the targets and lr whatever they held: text typed there is what it is for
+    inputs = read_inputs(book, book.sheet.reset_restores if button == "reset" else ())
     if button == "run" and carry == "full" and not book.has("lastnewconst"):
         raise BadInput(f"sheet {book.name!r} has no names lastnewconst/lastnewslope: carry 'full' needs "
                        "the last row's new b and new a; rebuild the workbook with xlopt build")
@@ -141,9 +162,10 @@ def press(book, button, times=1, carry="lesson", tick=None):
         _press(mem, button, epochs, carry)
     except Diverged as e:  # the cell that overflowed; the data themselves, if no lr could help
         raise blame_data(_located(e, inputs, mem, getattr(book, "columns", None)), inputs.layout, inputs.data) from None
-    snap = ({n: v for n, v in inputs.values.items() if n in inputs.layout.written}, inputs.log)
+    snap = ({n: v for n, v in inputs.values.items() if n in inputs.layout.written and n not in inputs.unusable},
+            inputs.log)
     try:
-        return _press(book, button, epochs, carry, tick)
+        return _press(book, button, epochs, carry, tick, inputs.unusable)
     except BaseException:
         restore(book, snap)
         raise

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from xlopt.core import recognise, rules, sheets
 from xlopt.core.engine import Data, compute_pass, default_inputs
 from xlopt.core.errors import BadInput
+from xlopt.writers import paths
 from xlopt.writers.excel_formula import sheet_cells
 from xlopt.core.cells import cell_name, parse_ref
 
@@ -56,8 +57,11 @@ class Result:
     where: str = ""
     problems: list = field(default_factory=list)
 
-    def compare(self, cell, got, want, scale):
-        """One cell: a number within RTOL of the engine (non-finite engine values: an error shown)."""
+    def compare(self, cell, got, want, scale, against_scale=False):
+        """One cell: a number within RTOL of the engine (non-finite engine values: an error shown).
+
+        against_scale: measure every difference against the size of the cell's kind (a contour point
+        near zero is as exact as its neighbours), not only where one side is 0."""
         self.checked += 1
         if not (isinstance(want, float) and math.isfinite(want)):
             if isinstance(got, float) and math.isfinite(got):
@@ -69,8 +73,8 @@ class Result:
             return
         if got == want:
             rel = 0.0
-        elif want == 0 or got == 0:  # cancellation: measure against the size of the column's values
-            rel = abs(got - want) / max(scale, 1e-300)
+        elif want == 0 or got == 0 or against_scale:  # cancellation: measure against the size of the column's values
+            rel = abs(got - want) / max(scale, abs(want), 1e-300)
         else:
             rel = abs(got - want) / max(abs(want), 1e-300)
         if rel >= self.max_rel:
@@ -99,7 +103,7 @@ def check_sheet(doc, name, true_ba=None):
     sheet, data, inputs = read_sheet(doc, name)
     p = compute_pass(sheet, data, inputs)
     expected = sheet_cells(sheet, len(data.x), p, inputs,
-                           true_ba if true_ba is not None else (math.nan, math.nan))
+                           true_ba if true_ba is not None else (math.nan, math.nan), _last_epoch(doc, name))
     result = Result(name)
     formulas = doc.formulas(name)
     if not formulas:
@@ -121,6 +125,13 @@ def check_sheet(doc, name, true_ba=None):
         if addr not in known:
             result.problems.append(f"{name}!{addr}: a formula xlopt does not know ({formulas[addr]})")
     return result
+
+
+def _last_epoch(doc, name):
+    """The log's last epoch (what the panel's epoch count shows): the epoch column of `epochlog`."""
+    r0, c0, r1, c1 = parse_ref(doc.names(name)["epochlog"].split("!")[-1])
+    rows = doc.read_raw(name, f"{cell_name(r0, c0)}:{cell_name(r1, c0)}")
+    return max((row[0] for row in rows if isinstance(row[0], float)), default=0.0)
 
 
 def read_true_ba(doc):
@@ -155,15 +166,45 @@ def check_data(doc, first_row=5):
     return result
 
 
+def check_paths(doc, true_ba):
+    """The paths sheet: geometry, contour points and fitted lines, from the first sheet's data, the
+    levels typed in and each sheet's const and slope now, compared against each kind's size."""
+    first = sheets.SHEETS[0]
+    x, y = doc.read(first, "data_x"), doc.read(first, "data_y")
+    levels = [doc.read(paths.NAME, c) for c in paths.level_cells()]
+    tops = {name: (doc.read(name, "const"), doc.read(name, "slope")) for name in sheets.SHEETS}
+    expected = paths.cells(x, y, levels, tops, true_ba if true_ba is not None else (math.nan, math.nan))
+    result = Result(paths.NAME)
+    formulas = doc.formulas(paths.NAME)
+    values = _values(doc, paths.NAME, formulas)
+    scale = {}
+    for c in expected:
+        if math.isfinite(c.value):
+            scale[c.what] = max(scale.get(c.what, 0.0), abs(c.value))
+    scale["geometry_l_star"] = scale.get("geometry_sxy", 0.0)  # the smallest loss: a cancellation of sums this size
+    for c in expected:
+        if c.address not in formulas:
+            result.problems.append(f"{paths.NAME}!{c.address}: should hold the formula {c.formula} but holds a value")
+            continue
+        result.compare(c.address, values.get(c.address, ""), c.value, scale.get(c.what, 0.0), against_scale=True)
+    return result
+
+
 def check(doc, only=None):
-    """Results for the data sheet and every optimizer sheet (or just `only`)."""
+    """Results for the data sheet, every optimizer sheet and the paths sheet where the workbook has
+    one (or just `only`)."""
     have = doc.sheet_names()
-    wanted = [only] if only else [DATA, *sheets.SHEETS]
+    wanted = [only] if only else [DATA, *sheets.SHEETS] + ([paths.NAME] if paths.NAME in have else [])
     for name in wanted:
-        if name != DATA and name not in sheets.BY_NAME:
-            raise BadInput(f"--sheet {name!r} is not one of the lab's sheets: {DATA}, {', '.join(sheets.SHEETS)}")
+        if name not in (DATA, paths.NAME) and name not in sheets.BY_NAME:
+            raise BadInput(f"--sheet {name!r} is not one of the lab's sheets: {DATA}, {', '.join(sheets.SHEETS)}, "
+                           f"{paths.NAME}")
         if name not in have:
             raise BadInput(f"the workbook has no sheet {name!r} (it has {', '.join(have)}); "
                            "is it the graddesc workbook written by xlopt build?")
     true_ba = read_true_ba(doc) if DATA in have else None
-    return [check_data(doc) if name == DATA else check_sheet(doc, name, true_ba) for name in wanted]
+    out = []
+    for name in wanted:
+        out.append(check_data(doc) if name == DATA else check_paths(doc, true_ba) if name == paths.NAME
+                   else check_sheet(doc, name, true_ba))
+    return out

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from xlopt.core import rules, sheets
 from xlopt.core.expr import E, sym
+from xlopt.writers import panel
 
 # binary operators: precedence; Excel and LibreOffice associate left to right
 PREC = {">": 0, "<": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
@@ -154,14 +155,38 @@ def _state_row(sheet):
     return out
 
 
-TRUE_CELLS = {"H1": ("data!$C$1", "true_b"), "H2": ("data!$C$2", "true_a")}  # shown on every optimizer sheet
+def panel_cells(sheet, n, true_ba, rmse, epoch):
+    """The control panel's formula cells (xlopt.writers.panel) and the chart's reference lines:
+    (address, formula, value, what). `epoch` is the log's last epoch (the panel counts them)."""
+    p = panel.layout(sheet)
+    head, reset, e0, e1 = sheet.log_rows(n)
+    ref = reference_cells(sheet, n)
+    return [
+        (p.true_b, "=data!$C$1", float(true_ba[0]), "true_b"),
+        (p.true_a, "=data!$C$2", float(true_ba[1]), "true_a"),
+        (p.rmse, f"={sheet.rmse_key}", rmse, "panel_rmse"),
+        (p.epoch, f"=MAX(B{reset}:B{e1})", float(epoch), "panel_epoch"),
+        (ref["end"], f"={p.epoch}", float(epoch), "panel_epoch"),
+        (ref["b0"], f"={p.true_b}", float(true_ba[0]), "true_b"),
+        (ref["b1"], f"={p.true_b}", float(true_ba[0]), "true_b"),
+        (ref["a0"], f"={p.true_a}", float(true_ba[1]), "true_a"),
+        (ref["a1"], f"={p.true_a}", float(true_ba[1]), "true_a"),
+    ]
 
 
-def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheets.TRUE_A)):
+def reference_cells(sheet, n):
+    """The little table beside the log that draws the true b and a as lines across the chart:
+    epoch 0 and the last epoch (`start` holds a plain 0), each with the true b and a."""
+    head = sheet.log_rows(n)[0]
+    return {"title": f"I{head}", "start": f"I{head + 1}", "end": f"I{head + 2}",
+            "b0": f"J{head + 1}", "b1": f"J{head + 2}", "a0": f"K{head + 1}", "a1": f"K{head + 2}"}
+
+
+def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheets.TRUE_A), epoch=0):
     """Every formula cell of an optimizer sheet with n data rows, in sheet order.
 
     With `pass_` and `inputs` (from `engine.compute_pass`), each cell carries the engine's value;
-    without them the values are nan (formula text only).
+    without them the values are nan (formula text only). `epoch`: the log's last epoch.
     """
     first, last, s = sheet.rows(n)
     known = pass_ is not None
@@ -184,8 +209,8 @@ def sheet_cells(sheet, n, pass_=None, inputs=None, true_ba=(sheets.TRUE_B, sheet
         env = {h: sym(h) for h in sheet.hyper}
         cells.append(Cell(d.address, "=" + to_excel(d.fn(env), _refs({h: c for h, (c, _) in sheet.hyper.items()})),
                           d.fn(inputs) if known else math.nan, d.key))
-    for (addr, (src, what)), v in zip(TRUE_CELLS.items(), true_ba):
-        cells.append(Cell(addr, "=" + src, float(v), what))
+    rmse = pass_.summary[sheet.rmse_key] if known else math.nan
+    cells += [Cell(*c) for c in panel_cells(sheet, n, true_ba, rmse, epoch)]
     return cells
 
 

@@ -13,7 +13,8 @@ controls, LibreOffice rewrites every part), so the new sheet is grafted into the
    charts, VBA (vbaProject.bin), buttons (VML, ctrlProps) and the other sheets stay as they are.
    docProps/app.xml's list of sheet titles is not updated (Excel and LibreOffice do not read it).
 
-The file is written to a temp file beside it and moved into place.
+It is written through xlopt.core.zip_parts: under the workbook lock (a second writer waits, then
+adds to what the first one saved), to a temp file beside it that is moved into place.
 """
 import io
 import math
@@ -24,8 +25,9 @@ import zipfile
 
 import numpy as np
 
-from xlopt.core.atomic import replacing
+from xlopt.core import zip_parts
 from xlopt.core.errors import BadInput
+from xlopt.writers.charts import colour, explicit
 from xlopt.writers.sweep_plot import panels
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -58,7 +60,7 @@ def check_target(path):
 
 # --- the sheet, written by XlsxWriter -------------------------------------------------------------
 def _fmt(v):
-    return f"{v:.4g}"
+    return f"{v:.3g}"
 
 
 def render(r):
@@ -71,73 +73,98 @@ def render(r):
     F = {"title": wb.add_format({"bold": True, "font_size": 13}),
          "note": wb.add_format({"italic": True, "font_color": "#595959"}),
          "head": wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center"}),
-         "cell": wb.add_format({"num_format": "0.00", "border": 1, "align": "center"}),
-         "best": wb.add_format({"num_format": "0.00", "bold": True, "border": 5, "align": "center"}),
+         "cell": wb.add_format({"num_format": "0.00E+00", "border": 1, "align": "center"}),
+         "best": wb.add_format({"num_format": "0.00E+00", "bold": True, "border": 5, "align": "center"}),
+         "bestline": wb.add_format({"bold": True, "bg_color": "#D9E1F2"}),
+         "label": wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center",
+                                 "num_format": "@"}),
          "div": wb.add_format({"bg_color": "#7F7F7F", "font_color": "#FFFFFF", "border": 1, "align": "center",
                                "font_size": 9}),
-         "num": wb.add_format({"num_format": "0.000000"})}
+         "num": wb.add_format({"num_format": "General"}),
+         **{c: wb.add_format({"bg_color": c, "border": 1, "align": "center"}) for c in SCALE}}
     best = r.best()
     ws.write_string(0, 0, f"{r.sheet}: sweep of {r.n} configurations", F["title"])
     for i, line in enumerate(r.settings_lines()):
         ws.write_string(1 + i, 0, line)
-    ws.write_string(3, 0, "Cells: log10 of the final rmse (colour scale, green = low); grey 'div eN': the values "
-                    "stopped being finite at epoch N; bold frame: the best setting.", F["note"])
+    ws.write_string(3, 0, "Cells: the final rmse (colour by rank: green = lowest, red = highest); grey 'div eN': the "
+                    "values stopped being finite at epoch N; bold frame: the best setting.", F["note"])
     if best is not None:
         ws.write_string(4, 0, "best: " + ", ".join(f"{k} = {_fmt(v[best])}" for k, v in r.configs.items()) +
                         f" -> final rmse {r.final['rmse'][best]:.6g} (best {r.best_rmse[best]:.6g} at epoch "
-                        f"{int(r.best_epoch[best])})", F["head"])
+                        f"{int(r.best_epoch[best])})", F["bestline"])
     else:
         ws.write_string(4, 0, "every configuration diverged", F["head"])
-    z = np.log10(r.final["rmse"])
+    z = r.final["rmse"]
+    _legend(ws, z, F)
     row = 6
     a0 = r.axes[0]
     if len(r.axes) == 1:
         ws.write_string(row, 0, a0.name, F["head"])
-        ws.write_string(row, 1, "log10 rmse", F["head"])
-        ws.write_string(row, 2, "final rmse", F["head"])
+        ws.write_string(row, 1, "final rmse", F["head"])
+        ws.write_string(row, 2, f"{a0.name} (number)", F["head"])
         for i, v in enumerate(r.grid[a0.name]):
-            ws.write_number(row + 1 + i, 0, v)
+            ws.write_string(row + 1 + i, 0, _fmt(v), F["label"])
             _cell(ws, row + 1 + i, 1, r, i, z, best, F)
-            if math.isfinite(r.final["rmse"][i]):
-                ws.write_number(row + 1 + i, 2, r.final["rmse"][i], F["num"])
+            ws.write_number(row + 1 + i, 2, v)  # the chart's x: the value itself beside its label
         n = len(r.grid[a0.name])
         ws.conditional_format(row + 1, 1, row + n, 1, _scale())
-        c = wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
-        c.add_series({"name": "final rmse", "categories": [name, row + 1, 0, row + n, 0],
-                      "values": [name, row + 1, 2, row + n, 2]})
+        c = explicit(wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"}))
+        c.add_series({"name": "final rmse", "categories": [name, row + 1, 2, row + n, 2],
+                      "values": [name, row + 1, 1, row + n, 1], "line": {"color": colour(0), "width": 2},
+                      "marker": {"type": "circle", "size": 5, "fill": {"color": colour(0)}, "border": {"color": colour(0)}},
+                      "smooth": False})
         c.set_x_axis({"name": a0.name, "log_base": 10 if a0.spacing == "log" else None})
         c.set_y_axis({"name": "final rmse", "log_base": 10})
         c.set_title({"name": f"{r.sheet}: final rmse after {r.epochs} epochs"})
         c.set_legend({"none": True})
         ws.insert_chart(row, 5, c)
         row += n + 3
-        width = 3
+        width, chart_row = 3, 6 + 18  # below the final-rmse chart
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1 + NEIGHBOURS, 13)
     else:
         a1 = r.axes[1]
-        width = len(r.grid[a1.name]) + 1
+        width, chart_row = len(r.grid[a1.name]) + 1, 6
         for title, idx in panels(r):
             if title:
                 ws.write_string(row, 0, title, F["title"])
                 row += 1
             ws.write_string(row, 0, f"{a0.name} \\ {a1.name}", F["head"])
             for j, v in enumerate(r.grid[a1.name]):
-                ws.write_number(row, 1 + j, v, F["head"])
+                ws.write_string(row, 1 + j, _fmt(v), F["label"])
             for i, v in enumerate(r.grid[a0.name]):
-                ws.write_number(row + 1 + i, 0, v, F["head"])
+                ws.write_string(row + 1 + i, 0, _fmt(v), F["label"])
                 for j in range(idx.shape[1]):
                     _cell(ws, row + 1 + i, 1 + j, r, idx[i, j], z, best, F)
             ws.conditional_format(row + 1, 1, row + idx.shape[0], idx.shape[1], _scale())
             row += idx.shape[0] + 2
         ws.set_column(0, 0, 14)
-        ws.set_column(1, width, 8)
-    _epoch_chart(wb, ws, r, best, row, name, F, chart_col=width + 2)
+        ws.set_column(1, width, 9)
+    _epoch_chart(wb, ws, r, best, row, name, F, chart_col=width + 2, chart_row=chart_row)
     ws.activate()
     wb.close()
     return bio.getvalue()
 
 
+SCALE = ("#63BE7B", "#FFEB84", "#F8696B")
+
+
 def _scale():
-    return {"type": "3_color_scale", "min_color": "#63BE7B", "mid_color": "#FFEB84", "max_color": "#F8696B"}
+    """Colour by rank (percentiles), so rmse values spanning many magnitudes spread over the colours."""
+    return {"type": "3_color_scale", "min_type": "percentile", "min_value": 0, "mid_type": "percentile",
+            "mid_value": 50, "max_type": "percentile", "max_value": 100,
+            "min_color": SCALE[0], "mid_color": SCALE[1], "max_color": SCALE[2]}
+
+
+def _legend(ws, rmse, F):
+    """Row 6: the colour scale in rmse units (lowest, median, highest final rmse of the grid)."""
+    ok = rmse[np.isfinite(rmse)]
+    if not ok.size:
+        return
+    ws.write_string(5, 0, "colours:", F["note"])
+    for j, (what, v, c) in enumerate(zip(("lowest", "median", "highest"),
+                                         (ok.min(), float(np.percentile(ok, 50)), ok.max()), SCALE)):
+        ws.merge_range(5, 1 + 2 * j, 5, 2 + 2 * j, f"{what} rmse {v:.3g}", F[c])
 
 
 def _cell(ws, r0, c0, r, i, z, best, F):
@@ -163,7 +190,7 @@ def neighbours(r, best, k=NEIGHBOURS):
     return out
 
 
-def _epoch_chart(wb, ws, r, best, row, name, F, chart_col):
+def _epoch_chart(wb, ws, r, best, row, name, F, chart_col, chart_row=6):
     picks = neighbours(r, best)
     if not picks:
         return
@@ -179,17 +206,18 @@ def _epoch_chart(wb, ws, r, best, row, name, F, chart_col):
             v = r.rmse[e, i]
             if math.isfinite(v):
                 ws.write_number(head + 1 + e, 1 + j, float(v), F["num"])
-    c = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    c = explicit(wb.add_chart({"type": "scatter", "subtype": "straight"}))
     for j, i in enumerate(picks):
         c.add_series({"name": [name, head, 1 + j], "categories": [name, head + 1, 0, head + r.epochs, 0],
-                      "values": [name, head + 1, 1 + j, head + r.epochs, 1 + j],
-                      "line": {"width": 2.5 if i == best else 1.25}})
+                      "values": [name, head + 1, 1 + j, head + r.epochs, 1 + j], "smooth": False,
+                      "line": {"color": "#000000" if i == best else colour(j), "width": 3 if i == best else 1.5,
+                               **({} if i == best else {"dash_type": "dash"})}})
     c.set_title({"name": f"{r.sheet}: rmse per epoch, best and neighbours"})
     c.set_x_axis({"name": "epoch", "min": 0})
     c.set_y_axis({"name": "rmse", "log_base": 10})
     c.set_legend({"position": "bottom"})
     c.set_size({"width": 640, "height": 340})
-    ws.insert_chart(6, chart_col, c)
+    ws.insert_chart(chart_row, chart_col, c)
 
 
 # --- grafting into the target's zip -----------------------------------------------------------------
@@ -304,10 +332,15 @@ def _targets(rels_xml, base):
 
 def graft(target_bytes, new_bytes, name):
     """The target workbook (bytes) with sheet `name` from `new_bytes` added or replaced."""
-    src = zipfile.ZipFile(io.BytesIO(target_bytes))
+    return zip_parts.rewrite(target_bytes, graft_changes(zip_parts.read(io.BytesIO(target_bytes)), new_bytes, name))
+
+
+def graft_changes(parts, new_bytes, name):
+    """The changes ({part: bytes, or None to remove}) that add or replace sheet `name` of the
+    workbook whose parts are `parts` with the one sheet of `new_bytes` (zip_parts.update's edit)."""
     new = zipfile.ZipFile(io.BytesIO(new_bytes))
-    parts = {i.filename: src.read(i.filename) for i in src.infolist()}
-    infos = {i.filename: i for i in src.infolist()}
+    parts = dict(parts)
+    changes = {}
     wb = parts["xl/workbook.xml"].decode("utf-8")
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     ct = parts["[Content_Types].xml"].decode("utf-8")
@@ -331,6 +364,7 @@ def graft(target_bytes, new_bytes, name):
                     removed.append(r)
         for p in removed:
             parts.pop(p, None)
+            changes[p] = None
             ct = re.sub(rf'<Override\b[^>]*PartName="/{re.escape(p)}"[^>]*/>', "", ct)
     names = set(parts)
     sheet_part = f"xl/worksheets/sheet{_next(names, 'xl/worksheets', 'sheet', 'xml')}.xml"
@@ -382,33 +416,16 @@ def graft(target_bytes, new_bytes, name):
     else:
         rels = re.sub(rf'(<Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*\bTarget=")[^"]+"', rf'\g<1>{target}"', rels)
         rels = re.sub(rf'(<Relationship\b[^>]*\bTarget=")[^"]+("[^>]*\bId="{re.escape(rid)}")', rf'\g<1>{target}\2', rels)
-    parts["xl/workbook.xml"] = wb.encode("utf-8")
-    parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
-    parts["[Content_Types].xml"] = ct.encode("utf-8")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for fname, data in parts.items():
-            info = infos[fname]
-            zi = zipfile.ZipInfo(fname, date_time=info.date_time)
-            zi.compress_type, zi.external_attr = info.compress_type, info.external_attr
-            z.writestr(zi, data)
-        for fname, data in add.items():
-            zi = zipfile.ZipInfo(fname, date_time=(2024, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(zi, data)
-    return out.getvalue()
+    changes["xl/styles.xml"] = parts["xl/styles.xml"]
+    changes["xl/workbook.xml"] = wb.encode("utf-8")
+    changes["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
+    changes["[Content_Types].xml"] = ct.encode("utf-8")
+    changes.update(add)
+    return changes
 
 
-def add_to(path, r):
-    """Add or replace sheet sweep_SHEET in the workbook at `path` (atomically)."""
+def add_to(path, r, lock_timeout_s=None):
+    """Add or replace sheet sweep_SHEET in the workbook at `path` (under its lock, atomically)."""
     check_target(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    out = graft(data, render(r), sheet_name(r))
-    try:
-        with replacing(path, keep_suffix=True) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(out)
-    except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror or e}") from None
-    return path
+    sheet = render(r)
+    return zip_parts.update(path, lambda parts: graft_changes(parts, sheet, sheet_name(r)), lock_timeout_s)

@@ -21,6 +21,7 @@ import zipfile
 
 from xlopt.core import sheets
 from xlopt.core.errors import BadInput, MissingTool
+from xlopt.writers import panel
 
 VBA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vba")
 MODULE = "xlopt_buttons"
@@ -31,9 +32,10 @@ TEMPLATE = "quickstart_standalone.xlsm"
 DROP_MODULES = ("Module1",)  # the template's sample macro (imports a module named after the workbook)
 CONF_SHEET = "xlwings.conf"
 
-# caption -> Sub; the buttons sit in Q1:S3, which the builder keeps free
+# caption -> Sub; the buttons sit in the panel's first column, Run over A1:B1 and Reset over A2:B2
+# (xlopt.writers.panel), in the first screen as in the lesson's own file
 BUTTONS = (("Run", "xlopt_run"), ("Reset", "xlopt_reset"))
-BUTTON_CELL, BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = "Q1", 88, 40, 8
+BUTTON_WIDTH, BUTTON_HEIGHTS = 104, (36, 28)  # pixels: A+B is 2 x 7.5 characters, rows 1-2 are 30 and 24 points
 
 
 # --- the VBA module ---------------------------------------------------------------------------------
@@ -212,15 +214,15 @@ def add_conf_sheet(workbook, interpreter=None, platform=None, pythonpath=None):
         ws.write_string(r, 0, note)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 60)
+    ws.hide()  # not a lesson: xlwings reads a hidden sheet all the same
     return ws
 
 
 # --- the workbook -----------------------------------------------------------------------------------
 def add_buttons(worksheet):
-    for i, (caption, sub) in enumerate(BUTTONS):
-        worksheet.insert_button(BUTTON_CELL, {
-            "macro": sub, "caption": caption, "width": BUTTON_WIDTH, "height": BUTTON_HEIGHT,
-            "x_offset": 4 + i * (BUTTON_WIDTH + BUTTON_GAP), "y_offset": 4})
+    for (caption, sub), cell, height in zip(BUTTONS, panel.BUTTON_CELLS, BUTTON_HEIGHTS):
+        worksheet.insert_button(cell, {"macro": sub, "caption": caption, "width": BUTTON_WIDTH,
+                                       "height": height, "x_offset": 3, "y_offset": 2})
 
 
 def add_macros(workbook, worksheets, interpreter=None, platform=None, pythonpath=None):

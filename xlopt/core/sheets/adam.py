@@ -31,6 +31,8 @@ SHEET = Sheet(
     summaries=(rmse("N"),),
     # automatic calculation in the lesson: a recalculation after each copy, two rounds
     reset=Reset(lr=1.0, warmup=((("ms_last", "gradtarget"),), (("momlast", "momtarget"),)), times=2, mode="auto"),
+    watch="at lr 1, b reaches 27 within 6 epochs but a overshoots and rmse climbs again: try lr 0.1.",
+    try_this=("press Run: b rushes toward 30 but rmse climbs again. Type 0.1 into lr (D2), press Run twice more.",),
     instructions=(
         "adam: momentum and rmsprop together: new = old - m*lr/SQRT(s), with m the average of the "
         "gradients (J, K, beta mom in J1) and s the average of their squares (L, M, beta sqr_mom in L1). "

@@ -20,6 +20,8 @@ SHEET = Sheet(
     reset=Reset(lr=1.0, warmup=((("ms_last", "gradtarget"), ("momlast", "momtarget"), ("avg_grad2", "prev_grad2")),),
                 times=2, mode="manual"),
     after_epoch=Anneal(),
+    watch="lr (D2): Run divides it by 4 whenever gradrat (N34) passes 2, and rmse falls again after each cut.",
+    try_this=('press Run eight times and watch lr (D2) and gradrat (N34): when is lr cut?',),
     instructions=(
         "adam_ann: adam that anneals its own learning rate. avg_grad2 (N33) measures the squared-gradient "
         "averages; when it grows to more than twice the best seen so far (prev_grad2, N3), i.e. when "

@@ -27,6 +27,7 @@ SHEET = Sheet(
              Target("steptarget", "steplast", ("t",), 0.0)),
     summaries=(rmse("O"),),
     reset=Reset(lr=0.1),  # zero averages, step 0, no warm-up passes: the bias correction does their job
+    watch="no warm-up on Reset: the bias correction (step t in N) makes the first steps the right size.",
     instructions=(
         "adam_bc: Adam as PyTorch's torch.optim.Adam defines it. The averages start at 0 (J:M, row 33) "
         "and column N counts the steps t; each step divides m by 1-mom^t and s by 1-sqr_mom^t, and adds "

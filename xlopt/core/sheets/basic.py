@@ -24,6 +24,9 @@ SHEET = Sheet(
         Summary("grad_a_norm", "L", lambda e: sqrt(colsumsq(e["g_a"]))),
     ),
     reset=Reset(),  # const = slope = 1, recalculate; lr untouched
+    watch="a jumps to about 2.6 in one epoch, then b crawls (+0.05 an epoch toward 30): one lr cannot suit both.",
+    try_this=("set lr (F1) to 0.001 and press Run: what happens to rmse, and to a? Then try 0.0002.",
+              "compare est de/db (H) with de/db (K): how close is a nudge of 0.01 to the real gradient?"),
     instructions=(
         "basic: plain SGD. y_pred, the squared error err^2, and the gradient two ways: estimated by "
         "nudging b or a by 0.01 (errb1, est de/db, erra1, est de/da) and analytically (de/db = "

@@ -18,6 +18,9 @@ SHEET = Sheet(
     display=(Display("K1", "one_minus_mom", lambda e: 1 - e["mom"], note=("L1", "<- 1 - mom")),),
     # automatic calculation in the lesson: every write recalculates; one warm-up pass at a = b = 1
     reset=Reset(lr=0.0001, warmup=((("momlast", "momtarget"),),), times=1, mode="auto"),
+    watch="b speeds up as its average (mom b, J) builds up; a settles near 2.35 while b is still far from 30.",
+    try_this=("press Run four times, then open paths: which way does momentum's path curve compared with basic's?",
+              "set mom (J1) to 0.5, press Reset and Run: faster or slower than 0.9?"),
     instructions=(
         "momentum: the step follows an exponentially weighted average of the gradients, "
         "m = m*mom + (1-mom)*grad (columns J, K); new = old - m*lr. Row 3 holds the averages carried "

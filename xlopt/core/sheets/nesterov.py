@@ -20,6 +20,7 @@ SHEET = Sheet(
     summaries=(rmse("N"),),
     display=(Display("K1", "one_minus_mom", lambda e: 1 - e["mom"], note=("L1", "<- 1 - mom")),),
     reset=Reset(lr=0.0001, warmup=((("momlast", "momtarget"),),), times=1, mode="auto"),  # as momentum's
+    watch="compare with momentum at the same lr: the look-ahead (L, M) brings rmse down sooner.",
     instructions=(
         "nesterov: momentum with a look-ahead. m = m*mom + (1-mom)*grad as on the momentum sheet (J, K), "
         "but the step uses where that average is heading: step = m*mom + (1-mom)*grad with the updated m "

@@ -19,6 +19,8 @@ SHEET = Sheet(
     summaries=(rmse("L"),),
     # automatic calculation, lr untouched; the first copy reads the pass computed from 10000
     reset=Reset(warmup=((("ms_last", "gradtarget"),),), times=2, mode="auto"),
+    watch="b moves far faster than on basic: each step is divided by its own root of avg g^2 (J, K), so b and a step alike.",
+    try_this=('press Run twice and compare how far b got with basic after the same clicks.',),
     instructions=(
         "rmsprop: divide each step by the square root of a running average of the squared gradients "
         "(columns J, K), new = old - grad*lr/SQRT(previous average). Parameters with big gradients take "

@@ -52,6 +52,8 @@ class Core:
         try:
             doc = self.desktop.loadComponentFromURL(url, "_blank", 0, self._props(Hidden=True, MacroExecutionMode=0))
         except Exception as e:  # IllegalArgumentException, IOException: LibreOffice could not read it
+            if _bridge_gone(e):
+                raise
             raise BadInput(f"{path} is not a workbook LibreOffice can open ({type(e).__name__})") from None
         if doc is None:
             raise BadInput(f"{path} is not a workbook LibreOffice can open")
@@ -112,6 +114,8 @@ class Core:
         try:
             self.docs[doc].storeToURL(url, self._props(FilterName=filter_name, Overwrite=True))
         except Exception as e:
+            if _bridge_gone(e):
+                raise
             raise BadInput(f"LibreOffice could not save {path} ({type(e).__name__})") from None
 
     def close(self, doc):
@@ -132,6 +136,11 @@ class Core:
             self.desktop.terminate()
         except Exception:
             pass  # the bridge goes away as soffice ends
+
+
+def _bridge_gone(e):
+    """soffice ended under the call (the UNO bridge is disposed): not a problem of the file."""
+    return type(e).__name__ in ("DisposedException", "RuntimeException")
 
 
 def _ranges(sheet_cell_ranges):
