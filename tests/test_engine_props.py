@@ -2,7 +2,8 @@
 
 The loops below are written out sheet by sheet from the spec's table, independently of
 xlopt.sheets' column wiring, so a wrongly wired column (previous vs updated average, new b vs
-new a) makes them disagree. Arithmetic order is the spec's, so agreement is exact.
+new a) makes them disagree. Arithmetic order is the spec's, so agreement is exact; squares are x·x
+(as the engine's `expr.square`: libm's pow(x, 2) differs from x·x in about 0.09 % of cases).
 """
 import math
 
@@ -25,13 +26,13 @@ def direct(name, x, y, top):
     for xi, yi in zip(x, y):
         if name == "basic":
             pred = b + a * xi
-            err.append((yi - pred) ** 2)
+            err.append((yi - pred) * (yi - pred))
             gb = 2 * (pred - yi)
             ga = gb * xi
             b, a = b - gb * lr, a - ga * lr
             continue
         pred = b + a * xi
-        err.append((yi - pred) ** 2)
+        err.append((yi - pred) * (yi - pred))
         gb = 2 * (a * xi + b - yi)
         ga = gb * xi
         if name == "momentum":
@@ -47,7 +48,7 @@ def direct(name, x, y, top):
             b1, b2, eps = top["mom"], top["sqr_mom"], top["eps"]
             step = top["_t"] = top.get("_t", top["steptarget"][0]) + 1
             m = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
-            s = [s[0] * b2 + (1 - b2) * gb ** 2, s[1] * b2 + (1 - b2) * ga ** 2]
+            s = [s[0] * b2 + (1 - b2) * (gb * gb), s[1] * b2 + (1 - b2) * (ga * ga)]
             c1, c2 = 1 - b1 ** step, math.sqrt(1 - b2 ** step)
             b, a = b - lr / c1 * m[0] / (math.sqrt(s[0]) / c2 + eps), a - lr / c1 * m[1] / (math.sqrt(s[1]) / c2 + eps)
         elif name == "lion":
@@ -59,12 +60,12 @@ def direct(name, x, y, top):
         elif name == "rmsprop":
             beta = top["sqr_mom"]
             nb, na = b - gb * lr / math.sqrt(s[0]), a - ga * lr / math.sqrt(s[1])
-            s = [s[0] * beta + (1 - beta) * gb ** 2, s[1] * beta + (1 - beta) * ga ** 2]
+            s = [s[0] * beta + (1 - beta) * (gb * gb), s[1] * beta + (1 - beta) * (ga * ga)]
             b, a = nb, na
         elif name in ("adam", "adam_ann"):
             b1, b2 = top["mom"], top["sqr_mom"]
             m = [m[0] * b1 + (1 - b1) * gb, m[1] * b1 + (1 - b1) * ga]
-            s = [s[0] * b2 + (1 - b2) * gb ** 2, s[1] * b2 + (1 - b2) * ga ** 2]
+            s = [s[0] * b2 + (1 - b2) * (gb * gb), s[1] * b2 + (1 - b2) * (ga * ga)]
             b, a = b - m[0] * lr / math.sqrt(s[0]), a - m[1] * lr / math.sqrt(s[1])
         elif name == "adagrad":
             eps = top["eps"]

@@ -297,6 +297,11 @@ def _series(**kw):
     return dict(kw, smooth=False)
 
 
+def _chart_col(sheet):
+    """CHART_COL, or two columns right of a wider sheet's last column (schedfree's T: V)."""
+    return max(CHART_COL, chr(ord(sheet.column_letters()[-1]) + 2))
+
+
 def _charts(wb, ws, sheet, n):
     """rmse per epoch on a log axis; b and a per epoch on their own axes with the true values as
     dashed lines. Both follow the whole log (blanks are gaps, so no false point at 0)."""
@@ -322,7 +327,7 @@ def _charts(wb, ws, sheet, n):
     c1.set_legend({"none": True})
     c1.show_blanks_as("gap")
     c1.set_size({"width": 600, "height": 320})
-    ws.insert_chart(f"{CHART_COL}5", c1)
+    ws.insert_chart(f"{_chart_col(sheet)}5", c1)
 
     c2 = explicit(wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"}))
     for key, col, colour, axis in (("const (b)", "D", COLOURS["const"], False), ("slope (a)", "E", COLOURS["slope"], True)):
@@ -341,7 +346,7 @@ def _charts(wb, ws, sheet, n):
     c2.set_legend({"position": "bottom"})
     c2.show_blanks_as("gap")
     c2.set_size({"width": 600, "height": 320})
-    ws.insert_chart(f"{CHART_COL}22", c2)
+    ws.insert_chart(f"{_chart_col(sheet)}22", c2)
 
 
 def _split(cell):
