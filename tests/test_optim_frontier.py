@@ -367,3 +367,13 @@ def test_fused_first_buffer_is_a_copy_of_the_gradient():
     opt.step()
     p.grad.zero_()
     assert opt.state[p]["momentum_buffer"].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_fused_without_a_compiler_is_one_message(monkeypatch):
+    monkeypatch.setattr(optim.shutil, "which", lambda name: None)
+    p = torch.ones(3, requires_grad=True)
+    opt = optim.Adam([p], fused=True)
+    p.grad = torch.ones(3)
+    with pytest.raises(RuntimeError, match="needs a C.. compiler on CPU .* or use foreach=True"):
+        opt.step()
+    assert p.tolist() == [1.0, 1.0, 1.0] and not opt.state  # refused before anything moved

@@ -78,6 +78,8 @@ multiply-adds and EWMAs into lerps (one rounding instead of two, as torch.optim'
 """
 import collections
 import math
+import os
+import shutil
 
 import numpy as np
 import torch
@@ -417,6 +419,15 @@ class RuleOptimizer(torch.optim.Optimizer):
             cache[key] = made
         return made
 
+    @staticmethod
+    def _check_compiler(device):
+        """fused=True compiles C++ on CPU: without a compiler, one message instead of Inductor's."""
+        if device.type == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX") or "g++", "c++",
+                                                                        "clang++")):
+            raise RuntimeError("fused=True compiles the step with torch.compile, which needs a C++ compiler "
+                               "on CPU (g++, c++ or clang++ on PATH, or CXX): install one (apt-get install "
+                               "g++) or use foreach=True")
+
     def _fused_plan(self, hp, scalars, keys, device):
         """The compiled step and its numbers (one float64 tensor, read in the kernel), kept while
         the numbers are the same (as `_plan`)."""
@@ -457,6 +468,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         fused kernels. Every number of the graph (lr, the bias corrections, β) is read from one
         float64 tensor argument, so the next step and a schedule run the same compiled code, and
         the scalar work happens once per step in Python, not per element."""
+        if not self.__dict__.get("_compiler_ok"):  # before any state moves
+            self._check_compiler(params[0].device)
+            self._compiler_ok = True
         for ps, scalars, keys, states in self._buckets(group, params, False):
             kernel, c = self._fused_plan(hp, scalars, keys, ps[0].device)
             re = _real if ps[0].dtype.is_complex else (lambda t: t)  # a bucket has one dtype
