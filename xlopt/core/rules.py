@@ -232,3 +232,8 @@ def muon_lr(lr, rows, cols):
     """Muon's learning rate for a rows×cols matrix (torch's adjust_lr_fn 'original'):
     lr·√max(1, rows/cols), so tall matrices' updates have the same RMS per element."""
     return lr * math.sqrt(max(1, rows / cols))
+
+
+# Rules over whole matrices (Muon's): not element-wise, so no cell formula and no sheet prints them;
+# tests/test_optim_frontier.py checks them against torch.optim.Muon.
+MATRIX_RULES = (newton_schulz, muon_lr)
