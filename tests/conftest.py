@@ -38,3 +38,16 @@ def xlopt_json(xlopt_cli):
         assert code == 0, err
         return json.loads(out)
     return call
+
+
+@pytest.fixture(autouse=True)
+def _no_uno_import_hook():
+    """A test that imported LibreOffice's `uno` itself must not leave uno's import hook behind: it turns
+    every ModuleNotFoundError into a plain ImportError, and a later torch.compile then fails
+    (xlopt.live.lo.bridge._import_uno says why)."""
+    yield
+    uno = sys.modules.get("uno")
+    if uno is not None and getattr(uno, "_uno_import", None) is not None:
+        import builtins
+        if builtins.__import__ is uno._uno_import:
+            builtins.__import__ = uno._builtin_import

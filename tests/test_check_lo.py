@@ -267,3 +267,12 @@ def test_a_loaded_workbook_gets_no_lock_file_beside_it(lo, built, tmp_path):  # 
     doc = lo.load(str(path))
     assert doc.read("adam", "rmse") > 0
     assert sorted(os.listdir(tmp_path)) == ["g.xlsx"]
+
+
+def test_talking_to_libreoffice_leaves_imports_as_python_has_them(lo, built):  # noqa: F811
+    """uno's import hook turned a missing module's ModuleNotFoundError into a plain ImportError, and
+    torch's Inductor (which catches ModuleNotFoundError) then failed to compile in the same process."""
+    doc = lo.load(built["lesson"])
+    doc.close()
+    with pytest.raises(ModuleNotFoundError):
+        import xlopt_no_such_module  # noqa: F401

@@ -40,8 +40,8 @@ class Office:
     def __init__(self, paths=None, macro_security="low", locking=False):
         """locking: LibreOffice's own file locking as on a desktop (lock file, the file held open);
         off, as in xlopt's private profiles."""
-        import uno
-        self.uno = uno
+        from xlopt.live.lo.bridge import _import_uno
+        self.uno = uno = _import_uno()
         self.home = tempfile.mkdtemp(prefix="xlopt-lobuttons-")
         self.profile = os.path.join(self.home, "profile")
         self.messages = os.path.join(self.home, "messages.jsonl")
@@ -74,7 +74,7 @@ class Office:
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 
     def _props(self, **kw):
-        from com.sun.star.beans import PropertyValue
+        PropertyValue = self.uno.getClass("com.sun.star.beans.PropertyValue")
         out = []
         for k, v in kw.items():
             p = PropertyValue()

@@ -5,6 +5,7 @@ in process; otherwise `Remote` forwards the same calls to this file run under /u
 JSON line each way. Every call is one round trip; whole ranges are read with getDataArray and
 written with setDataArray, so an epoch costs the same few trips for any number of rows.
 """
+import builtins
 import json
 import os
 import subprocess
@@ -20,13 +21,25 @@ UNO_PATHS = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program",
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
+def _import_uno():
+    """`import uno`, without its import hook: uno replaces builtins.__import__ with one that turns every
+    ModuleNotFoundError into a plain ImportError (so it can try the name as a UNO type), which breaks
+    any library that catches ModuleNotFoundError for an optional module (torch's Inductor does, and
+    failed to compile in a process that had talked to LibreOffice). UNO types are looked up with
+    uno.getClass instead of `from com.sun.star... import`."""
+    import uno
+    hook, original = getattr(uno, "_uno_import", None), getattr(uno, "_builtin_import", None)
+    if hook is not None and original is not None and builtins.__import__ is hook:
+        builtins.__import__ = original
+    return uno
+
+
 class Core:
     """The UNO calls, with plain Python values in and out (JSON-able)."""
 
     def __init__(self, pipe):
-        import uno
-        from com.sun.star.beans import PropertyValue
-        self._uno, self._pv = uno, PropertyValue
+        uno = _import_uno()
+        self._uno, self._pv = uno, uno.getClass("com.sun.star.beans.PropertyValue")
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
@@ -218,7 +231,7 @@ def uno_in_process():
     if os.environ.get("XLOPT_UNO") == "subprocess":
         return False
     try:
-        import uno  # noqa: F401
+        _import_uno()
         return True
     except ImportError:
         pass
@@ -226,7 +239,7 @@ def uno_in_process():
         if os.path.exists(os.path.join(p, "uno.py")) and p not in sys.path:
             sys.path.append(p)
             try:
-                import uno  # noqa: F401
+                _import_uno()
                 return True
             except ImportError:  # built for another Python version
                 sys.path.remove(p)
