@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from xlopt.core import sheets
+from xlopt.core.cells import col_letters
 from xlopt.writers.charts import colour, dash, explicit
 
 NAME = "paths"
@@ -37,15 +38,6 @@ class Cell:
     formula: str
     value: float
     what: str     # a kind: cells of one kind are compared against the size of that kind's values
-
-
-def _col(i):
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def data_refs(n):
@@ -105,7 +97,7 @@ def thetas():
 
 def contour_columns(i):
     """The (b, a) columns of level i in the contour table (θ is column D)."""
-    return _col(4 + 2 * i), _col(5 + 2 * i)
+    return col_letters(4 + 2 * i), col_letters(5 + 2 * i)
 
 
 def contour_point(g, level, theta_deg):
