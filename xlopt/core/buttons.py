@@ -53,7 +53,8 @@ def onestep(book, carry="lesson", epoch=0):
 
 def log_entry(book, epoch):
     """One log row; a sheet without an rmse cell (the lesson's rmsprop and adams) logs nan there."""
-    return {"epoch": epoch, "rmse": book.get("rmse") if book.has("rmse") else math.nan,
+    key = book.sheet.rmse_key  # 'rmse' on the lesson's problem, 'loss' on a function
+    return {"epoch": epoch, "rmse": book.get(key) if book.has(key) else math.nan,
             "const": book.get("const"), "slope": book.get("slope"), "lr": book.get("lr")}
 
 
@@ -87,10 +88,10 @@ def reset(book):
     sheet = book.sheet
     plan = sheet.reset
     with book.manual():
-        book.set("const", 1.0)
-        book.set("slope", 1.0)
+        book.set("const", sheet.start[0])  # the problem's starting point: 1, 1 on the lesson's
+        book.set("slope", sheet.start[1])
         for t in sheet.targets:
-            book.set(t.name, [t.reset] * len(t.keys))
+            book.set(t.name, t.values())
         if plan.lr is not None:
             book.set("lr", plan.lr)
         _calculate(book, 0)

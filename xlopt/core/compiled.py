@@ -25,7 +25,7 @@ earlier in the row.
 import itertools
 import math
 
-from xlopt.core.expr import E, sign, sym
+from xlopt.core.expr import E, cos, sign, sin, sym
 from xlopt.core.expr import sqrt as expr_sqrt, where as expr_where
 
 _BIN = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", ">": ">", "<": "<"}
@@ -104,6 +104,10 @@ def to_python(e, pow_fn=None, hoist=None):
         return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
     if e.op == "sign":
         return f"_sign({to_python(e.args[0], pow_fn, hoist)})"
+    if e.op in ("cos", "sin"):
+        return f"_{e.op}({to_python(e.args[0], pow_fn, hoist)})"
+    if e.op == "pi":
+        return repr(math.pi)
     if e.op == "sq":  # x·x with x evaluated once: one correctly rounded product on every machine
         t = f"_s{next(_TEMPS)}"
         return f"(({t} := {to_python(e.args[0], pow_fn, hoist)}) * {t})"
@@ -362,7 +366,8 @@ def _build_engine(sheet, summ, store):
             f"        p_{k} = c_{k}" for k in sheet.state] + [
             f"    return {out}, ({''.join(f't{i}, ' for i in range(len(sums)))}), chk + {' + '.join('c_' + k for k in keys)}",
             ""])
-    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_sign": sign, "_where": lambda c, a, b: a if c else b})
+    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_sign": sign, "_where": lambda c, a, b: a if c else b,
+                                   "_cos": cos, "_sin": sin})
 
 
 # --- the same pass over arrays of configurations --------------------------------------------------
@@ -410,4 +415,5 @@ def _build_vector(sheet, ops, exact):
             f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
             f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
     return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
-                                    "_where": ops.where, "_zeros": ops.zeros_like, "_sign": sign})
+                                    "_where": ops.where, "_zeros": ops.zeros_like, "_sign": sign,
+                                    "_cos": cos, "_sin": sin})

@@ -37,6 +37,16 @@ class Data:
         x = [float(rng.randint(1, 100)) for _ in range(rows)]
         return cls(x, [sheets.TRUE_B + v * sheets.TRUE_A for v in x])
 
+    @classmethod
+    def steps(cls, rows=29):
+        """A function problem's rows: no data, each row one more step (x holds its number, y 0)."""
+        return cls([float(i) for i in range(1, rows + 1)], [0.0] * rows)
+
+    @classmethod
+    def of(cls, problem):
+        """The rows a new sheet of `problem` starts with: the lesson's data, or a function's steps."""
+        return cls.steps() if problem.is_function else cls.lesson()
+
     def __post_init__(self):
         self.x, self.y = [float(v) for v in self.x], [float(v) for v in self.y]
         if len(self.x) != len(self.y) or len(self.x) < 2:
@@ -189,10 +199,10 @@ def summaries(sheet, cols, inputs):
 
 def default_inputs(sheet):
     """What a freshly opened workbook holds before anyone presses Reset."""
-    d = {"const": 1.0, "slope": 1.0, "lr": sheet.lr_default}
+    d = {"const": sheet.start[0], "slope": sheet.start[1], "lr": sheet.lr_default}
     d.update({h: v for h, (_, v) in sheet.hyper.items()})
     for t in sheet.targets:
-        d[t.name] = [t.reset] * len(t.keys)
+        d[t.name] = t.values()
     for e in sheet.extras:
         d[e.name] = e.default
     return d

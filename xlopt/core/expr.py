@@ -79,6 +79,38 @@ def square(x):
     return x * x
 
 
+def cos(x):
+    """cos (Excel's COS), radians, for every operand kind a rule may see. A float goes through libm's
+    cos (math.cos, NaN where it is not finite, as the cell shows #NUM!); an array element by element
+    through the same libm call, never numpy's SIMD cos, so a sweep equals the engine to the bit."""
+    return _trig(x, "cos", math.cos)
+
+
+def sin(x):
+    """sin (Excel's SIN), radians, as `cos` does it."""
+    return _trig(x, "sin", math.sin)
+
+
+def _trig(x, op, fn):
+    if isinstance(x, E):
+        return E(op, x)
+    if isinstance(x, (int, float)):
+        return fn(x) if math.isfinite(x) else math.nan
+    if hasattr(x, "new_tensor"):  # torch: its own kernel (tests hold torch to 1e-12, not to the bit)
+        return getattr(x, op)()
+    import numpy as np
+    out = np.full(np.shape(x), np.nan)
+    flat, ok = np.ravel(x), np.isfinite(np.ravel(x))
+    out.ravel()[ok] = [fn(v) for v in flat[ok].tolist()]
+    return out
+
+
+def pi(like):
+    """π: Excel's PI() node where `like` is an expression (a formula must not carry 17 digits of π,
+    which Excel would cut to 15), else the float math.pi."""
+    return E("pi") if isinstance(like, E) else math.pi
+
+
 def where(cond, a, b):
     """Element-wise choice: `a` where `cond` holds, else `b`, for every operand kind a rule may see.
 

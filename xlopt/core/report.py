@@ -4,25 +4,30 @@ import json
 import math
 import sys
 
-from xlopt.core import sheets
-from xlopt.core.runner import HISTORY_KEYS
+from xlopt.core import problems, sheets
+from xlopt.core.runner import HISTORY_KEYS  # noqa: F401  (re-exported)
 
 
 # --- output -------------------------------------------------------------------------------------
 def emit(result, fmt, out=None):
     out = out or sys.stdout
+    keys = tuple(result["history"][0]) if result["history"] else HISTORY_KEYS
     if fmt == "json":
         json.dump(result, out)
         out.write("\n")
     elif fmt == "csv":
-        _csv(result["history"], HISTORY_KEYS, out)
+        _csv(result["history"], keys, out)
     else:
         h = result["history"]
-        line = true_line(result["state"]["data"])  # the lesson's and random data; not a user's own CSV
-        truth = f"; true b = {line[0]:g}, a = {line[1]:g}" if line else ""
+        if "problem" in result:  # a function of x and y: its minimum
+            m = problems.get(result["problem"]).minimum
+            truth = f" on {result['problem']}; minimum at x = {m[0]:g}, y = {m[1]:g}"
+        else:
+            line = true_line(result["state"]["data"])  # the lesson's and random data; not a user's own CSV
+            truth = f"; true b = {line[0]:g}, a = {line[1]:g}" if line else ""
         out.write(f"{result['sheet']} ({result['carry']} carry): {len(h)} epochs, "
                   f"now at epoch {h[-1]['epoch'] if h else 0}{truth}\n")
-        out.write(table(h, HISTORY_KEYS))
+        out.write(table(h, keys))
 
 
 def true_line(data):
@@ -60,7 +65,8 @@ def pass_rows(book):
     sheet, p = book.sheet, book.pass_
     cols = sorted(sheet.columns, key=lambda c: (len(c.letter), c.letter))
     keys = ["row", "x", "y", "b", "a"] + [c.key for c in cols]
-    titles = ["row", "x", "y", "intercept", "slope"] + [c.title for c in cols]
+    head = ["step", "-", *sheet.problem.labels] if sheet.problem.is_function else ["x", "y", "intercept", "slope"]
+    titles = ["row", *head] + [c.title for c in cols]
     first, _, _ = sheet.rows(len(book.data.x))
     rows = []
     for i, (x, y) in enumerate(zip(book.data.x, book.data.y)):

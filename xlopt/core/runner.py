@@ -8,7 +8,7 @@ import csv
 import math
 import os
 
-from xlopt.core import buttons, locks, progress, sheets, state
+from xlopt.core import buttons, locks, problems, progress, sheets, state
 from xlopt.core.console import regular_file
 from xlopt.core.engine import Data, MemoryBook, blame_data
 from xlopt.core.errors import BadInput, Diverged
@@ -21,6 +21,9 @@ HISTORY_KEYS = ("epoch", "const", "slope", "lr", "rmse")
 # --- arguments ----------------------------------------------------------------------------------
 def _add_common(p, state_help):
     p.add_argument("sheet", metavar="SHEET", help=f"one of {', '.join(sheets.SHEETS)}")
+    p.add_argument("--problem", default=None, metavar="PROBLEM",
+                   help=f"what the sheet minimises: one of {', '.join(problems.PROBLEMS)} (default "
+                        f"{problems.DEFAULT}: the lesson's y = a*x + b on data; the others are functions of x, y)")
     p.add_argument("--state", metavar="FILE", help=state_help)
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="table for people (default), json for programs, csv for pandas")
@@ -52,6 +55,12 @@ def add_arguments_show(p):
 
 # --- the work -------------------------------------------------------------------------------------
 def load_data(args):
+    problem = problems.get(getattr(args, "problem", None))
+    if problem.is_function:
+        if args.data is not None:
+            raise BadInput(f"--data applies to the lesson's problem; {problem.name} is a function of x and y with "
+                           "no data (each row is one step): drop --data, or drop --problem")
+        return Data.steps()
     if args.data in (None, "lesson"):
         return Data.lesson()
     if args.data == "random":
@@ -85,15 +94,16 @@ def read_csv(path):
 
 def open_book(args, make_book=None):
     """The book to act on and its carry: the state file's if it exists, else a fresh Reset."""
-    sheets.get(args.sheet)  # unknown sheet: one message before anything else
+    problem = getattr(args, "problem", None)
+    sheets.get(args.sheet, problem)  # unknown sheet or problem: one message before anything else
     if args.state and os.path.exists(args.state):
         if args.data is not None:
             raise BadInput(f"--data applies to a new state; {args.state} already holds its data")
-        book, carry = state.load(args.state, args.sheet)
+        book, carry = state.load(args.state, args.sheet, problem)
         if make_book is not None:
             book = make_book(book.sheet, book.data, book.inputs, book.log)
     else:
-        book = state.fresh(args.sheet, load_data(args), make_book or MemoryBook)
+        book = state.fresh(args.sheet, load_data(args), make_book or MemoryBook, problem)
         carry = "lesson"
     return book, getattr(args, "carry", None) or carry
 
@@ -119,7 +129,8 @@ def run(args, make_book=None):
             with progress.bar(args.epochs, f"{book.sheet.name} ({carry} carry)") as tick:  # a terminal only
                 log = buttons.run(book, args.epochs, carry, tick)
         except Diverged as e:  # the data themselves may overflow, whatever the lr (Reset included)
-            sheet, data = (book.sheet, book.data) if book is not None else (sheets.get(args.sheet), load_data(args))
+            sheet, data = ((book.sheet, book.data) if book is not None else
+                           (sheets.get(args.sheet, getattr(args, "problem", None)), load_data(args)))
             raise blame_data(e, sheet, data) from None
         if args.state:
             state.save(book, carry, args.state)
@@ -132,9 +143,19 @@ def _state_lock(args):
     return locks.locked(args.state, getattr(args, "lock_timeout", None), "state file")
 
 
+def history_keys(problem):
+    """The history's columns as JSON and CSV name them (x, y and loss on a function problem)."""
+    keys = state.public_keys(problem)
+    return tuple(keys.get(k, k) for k in HISTORY_KEYS)
+
+
 def result_dict(book, carry, history):
-    return {"sheet": book.sheet.name, "carry": carry,
-            "history": [{k: e[k] for k in HISTORY_KEYS} for e in history],
-            "state": state.to_dict(book, carry)}
+    keys = state.public_keys(book.sheet.problem)
+    out = {"sheet": book.sheet.name, "carry": carry}
+    if not book.sheet.problem.lesson:
+        out["problem"] = book.sheet.problem.name
+    out.update({"history": [{keys.get(k, k): e[k] for k in HISTORY_KEYS} for e in history],
+                "state": state.to_dict(book, carry)})
+    return out
 
 

@@ -39,7 +39,15 @@ class Target:
     name: str     # 'momtarget'
     last: str     # 'momlast': the last data row's cells of the same state columns
     keys: tuple   # the state columns, b's then a's: ('m_b', 'm_a')
-    reset: float  # what Reset writes (and what a new workbook holds)
+    reset: object  # what Reset writes (and what a new workbook holds): a number for every key, one
+    #                number per key (a tuple), or START: the problem's starting point (b's, a's)
+
+    def values(self):
+        """What Reset writes, one value per key."""
+        return [float(v) for v in self.reset] if isinstance(self.reset, tuple) else [float(self.reset)] * len(self.keys)
+
+
+START = "start"  # Target.reset: the problem's starting point (schedfree's z and x start there)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,42 @@ class Lesson:
 
 
 @dataclass(frozen=True)
+class Optimizer:
+    """An optimizer as a sheet shows it: its hyper-parameters, state and update columns, its Reset
+    plan and Run hook, and the torch optimizer that reproduces it; `xlopt.core.compose` puts it
+    beside a problem's columns (`xlopt.core.problem`) to make a Sheet.
+
+    Letters are those the lesson's layout gives (the problem's gradient columns in E-G, or in E-L
+    when `estimate` shows the finite differences first, as basic does); on a problem with another
+    number of leading columns every letter right of them moves by the difference. A summary's letter
+    may name a column instead ('@g_b'). `step`: 'gradient' when a step is lr times a gradient (its
+    lr depends on the problem's scale), 'scaled' when the gradient's size is divided out."""
+    name: str
+    position: int
+    lr_cell: str
+    lr_default: float
+    hyper: dict
+    columns: tuple          # the optimizer's own columns, in evaluation order
+    state: dict = field(default_factory=dict)
+    targets: tuple = ()
+    summaries: tuple = ()
+    extras: tuple = ()
+    display: tuple = ()
+    reset: Reset = Reset()
+    after_epoch: object = None
+    instructions: str = ""
+    watch: str = ""
+    try_this: tuple = ()
+    torch: object = None
+    lesson: object = None
+    new_b: str = "new_b"
+    new_a: str = "new_a"
+    estimate: bool = False  # the problem's finite-difference estimates lead (basic)
+    problem_at: str = ""    # where the problem's trailing columns start ('' : right after the last column)
+    step: str = "scaled"
+
+
+@dataclass(frozen=True)
 class Sheet:
     name: str
     position: int           # where the sheet sits in the workbook (the lesson's five first)
@@ -121,6 +165,8 @@ class Sheet:
     new_b: str = "new_b"
     new_a: str = "new_a"
     rmse_key: str = "rmse"
+    problem: object = None  # the xlopt.core.problem.Problem it minimises
+    start: tuple = (1.0, 1.0)  # where Reset puts const and slope (the problem's starting point)
 
     def __post_init__(self):
         """A definition whose names Excel would refuse (read as a cell, say) fails to import."""

@@ -18,16 +18,35 @@ FORMAT = "xlopt-state"
 VERSION = 1
 
 
-def fresh(sheet_name, data=None, make_book=MemoryBook):
+def fresh(sheet_name, data=None, make_book=MemoryBook, problem=None):
     """A new book of that sheet with Reset pressed, as the lesson starts (make_book: e.g. TorchBook)."""
-    book = make_book(sheets.get(sheet_name), data or Data.lesson(), None, None)
+    sheet = sheets.get(sheet_name, problem)
+    book = make_book(sheet, data or Data.of(sheet.problem), None, None)
     buttons.reset(book)
     return book
 
 
+def public_keys(problem):
+    """The book's own keys -> the names JSON uses: a function's parameters are x and y and its summary
+    the loss; the lesson's problem keeps const, slope and rmse (the identity)."""
+    return {"const": problem.params[0], "slope": problem.params[1], "rmse": problem.loss_key}
+
+
+def renamed(d, keys):
+    return {keys.get(k, k): v for k, v in d.items()}
+
+
 def to_dict(book, carry):
-    return {"format": FORMAT, "version": VERSION, "sheet": book.sheet.name, "carry": carry,
-            "data": {"x": book.data.x, "y": book.data.y}, "inputs": book.inputs, "log": book.log}
+    """The state file's contents; a function problem's file names its problem (the lesson's files
+    name none, as before problems)."""
+    problem = book.sheet.problem
+    keys = public_keys(problem)
+    out = {"format": FORMAT, "version": VERSION, "sheet": book.sheet.name, "carry": carry}
+    if not problem.lesson:
+        out["problem"] = problem.name
+    out.update({"data": {"x": book.data.x, "y": book.data.y}, "inputs": renamed(book.inputs, keys),
+                "log": [renamed(e, keys) for e in book.log]})
+    return out
 
 
 def from_dict(d, where="state"):
@@ -37,9 +56,14 @@ def from_dict(d, where="state"):
     if d.get("version") != VERSION:
         raise BadInput(f"{where} has state version {d.get('version')!r}; this xlopt reads version {VERSION}")
     try:
-        sheet = sheets.get(d["sheet"])
+        sheet = sheets.get(d["sheet"], d.get("problem"))
         data = Data(d["data"]["x"], d["data"]["y"])
+        back = {v: k for k, v in public_keys(sheet.problem).items()}
         inputs, log = d["inputs"], d["log"]
+        if isinstance(inputs, dict):
+            inputs = renamed(inputs, back)
+        if isinstance(log, list):
+            log = [renamed(e, back) if isinstance(e, dict) else e for e in log]
         defaults = MemoryBook(sheet, data).inputs
         need = set(defaults)
         if not isinstance(inputs, dict) or set(inputs) != need:
@@ -93,7 +117,7 @@ def _check_log(log, where):
                            "delete the file to start from Reset")
 
 
-def load(path, sheet_name=None):
+def load(path, sheet_name=None, problem=None):
     regular_file(path, "state file")
     try:
         with open(path, encoding="utf-8") as f:
@@ -111,6 +135,10 @@ def load(path, sheet_name=None):
     if sheet_name is not None and book.sheet.name != sheet_name:
         raise BadInput(f"state file {path} belongs to sheet {book.sheet.name!r}, not {sheet_name!r}: "
                        f"use another --state file or run {book.sheet.name}")
+    mine, asked = book.sheet.problem.name, sheets.get(book.sheet.name, problem).problem.name
+    if mine != asked:
+        raise BadInput(f"state file {path} belongs to problem {mine!r}, not {asked!r}: use another --state "
+                       f"file, or run it with --problem {mine}")
     return book, carry
 
 

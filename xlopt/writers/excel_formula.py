@@ -20,7 +20,8 @@ from xlopt.writers import panel
 PREC = {">": 0, "<": 0, "+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 ATOM = 9
 # functions: template per op
-FUNCS = {"sqrt": "SQRT({})", "sign": "SIGN({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})"}
+FUNCS = {"sqrt": "SQRT({})", "sign": "SIGN({})", "sum": "SUM({})", "sumsq": "SUMSQ({})", "where": "IF({},{},{})",
+         "cos": "COS({})", "sin": "SIN({})", "pi": "PI()"}
 
 
 class NoTemplate(ValueError):

@@ -1,15 +1,13 @@
 """adam_ann: adam that anneals its own learning rate when the gradients' size jumps."""
 from xlopt.core import rules
 from xlopt.core.hooks import Anneal
-from xlopt.core.sheet import Extra, Lesson, Reset, Sheet, Summary, TorchSpec
+from xlopt.core.sheet import Extra, Lesson, Optimizer, Reset, Summary, TorchSpec
 from xlopt.core.sheets import adam
-from xlopt.core.sheets.common import rmse
 
-SHEET = Sheet(
+OPTIMIZER = Optimizer(
     "adam_ann", 5, "D2", 1.0, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.95)},
-    columns=adam.columns("O"), state=adam.STATE, targets=adam.TARGETS,
+    columns=adam.columns(), problem_at="O", state=adam.STATE, targets=adam.TARGETS,
     summaries=(
-        rmse("O"),
         # from the pasted squared averages (the targets), not from the pass
         Summary("avg_grad2", "N", lambda e: rules.avg_grad2(e["gradtarget"][0], e["gradtarget"][1])),
         Summary("gradrat", "N", lambda e: rules.gradrat(e["avg_grad2"], e["prev_grad2"]), row_offset=1),

@@ -1,17 +1,16 @@
 """adam_bc: Adam as torch.optim.Adam defines it — bias-corrected averages and ε — started from zero."""
 from xlopt.core import rules
 from xlopt.core.expr import square
-from xlopt.core.sheet import Column, Reset, Sheet, Target, TorchSpec
-from xlopt.core.sheets.common import err, grads, rmse
+from xlopt.core.sheet import Column, Optimizer, Reset, Target, TorchSpec
 
 
 def _step(p, m, s):
     return lambda e: rules.adam_step(e[p], e[m], e[s], e["lr"], e["mom"], e["sqr_mom"], e["t"], e["eps"])
 
 
-SHEET = Sheet(
+OPTIMIZER = Optimizer(
     "adam_bc", 7, "D2", 0.1, {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.999), "eps": ("N1", 1e-8)},
-    columns=grads() + (
+    columns=(
         Column("m_b", "J", "mom b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["mom"])),
         Column("m_a", "K", "mom a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["mom"])),
         Column("s_b", "L", "avg g_b^2", lambda e: rules.ewma(e["s_b"], square(e["g_b"]), e["sqr_mom"])),
@@ -19,13 +18,11 @@ SHEET = Sheet(
         Column("t", "N", "step t", lambda e: rules.step_count(e["t"])),
         Column("new_b", "H", "new b", _step("b", "m_b", "s_b")),
         Column("new_a", "I", "new a", _step("a", "m_a", "s_a")),
-        err("O"),
     ),
     state={"m_b": "J", "m_a": "K", "s_b": "L", "s_a": "M", "t": "N"},
     targets=(Target("momtarget", "momlast", ("m_b", "m_a"), 0.0),
              Target("gradtarget", "ms_last", ("s_b", "s_a"), 0.0),
              Target("steptarget", "steplast", ("t",), 0.0)),
-    summaries=(rmse("O"),),
     reset=Reset(lr=0.1),  # zero averages, step 0, no warm-up passes: the bias correction does their job
     watch="no warm-up on Reset: the bias correction (step t in N) makes the first steps the right size.",
     instructions=(

@@ -1,27 +1,17 @@
-"""basic: plain SGD, with the gradient estimated by finite differences beside the analytic one."""
+"""basic: plain SGD; its sheet shows the problem's finite-difference estimates before the analytic gradient."""
 from xlopt.core import rules
 from xlopt.core.expr import colsumsq, sqrt
-from xlopt.core.sheet import Column, Lesson, Reset, Sheet, Summary, TorchSpec
-from xlopt.core.sheets.common import rmse
+from xlopt.core.sheet import Column, Lesson, Optimizer, Reset, Summary, TorchSpec
 
-SHEET = Sheet(
+OPTIMIZER = Optimizer(
     "basic", 1, "F1", 0.0001, {},
     columns=(
-        Column("pred", "E", "y_pred", lambda e: rules.predict(e["a"], e["b"], e["x"])),
-        Column("err2", "F", "err^2", lambda e: rules.sq_err(e["y"], e["pred"])),
-        Column("errb1", "G", "errb1", lambda e: rules.err_b_shifted(e["a"], e["b"], e["x"], e["y"])),
-        Column("est_db", "H", "est de/db", lambda e: rules.finite_diff(e["errb1"], e["err2"])),
-        Column("erra1", "I", "erra1", lambda e: rules.err_a_shifted(e["a"], e["b"], e["x"], e["y"])),
-        Column("est_da", "J", "est de/da", lambda e: rules.finite_diff(e["erra1"], e["err2"])),
-        Column("g_b", "K", "de/db", lambda e: rules.grad_b_of_pred(e["pred"], e["y"])),
-        Column("g_a", "L", "de/da", lambda e: rules.grad_a(e["g_b"], e["x"])),
         Column("new_a", "M", "new a", lambda e: rules.sgd_step(e["a"], e["g_a"], e["lr"])),
         Column("new_b", "N", "new b", lambda e: rules.sgd_step(e["b"], e["g_b"], e["lr"])),
     ),
     summaries=(
-        rmse("F"),
-        Summary("grad_b_norm", "K", lambda e: sqrt(colsumsq(e["g_b"]))),
-        Summary("grad_a_norm", "L", lambda e: sqrt(colsumsq(e["g_a"]))),
+        Summary("grad_b_norm", "@g_b", lambda e: sqrt(colsumsq(e["g_b"]))),
+        Summary("grad_a_norm", "@g_a", lambda e: sqrt(colsumsq(e["g_a"]))),
     ),
     reset=Reset(),  # const = slope = 1, recalculate; lr untouched
     watch="a jumps to about 2.6 in one epoch, then b crawls (+0.05 an epoch toward 30): one lr cannot suit both.",
@@ -32,6 +22,7 @@ SHEET = Sheet(
         "nudging b or a by 0.01 (errb1, est de/db, erra1, est de/da) and analytically (de/db = "
         "2*(y_pred - y), de/da = de/db * x). new a = a - de/da*lr, new b = b - de/db*lr. F33 (rmse) is "
         "the square root of the summed squared errors; K33, L33 the size of the gradients."),
+    estimate=True, step="gradient",
     torch=TorchSpec("SGD", {"lr": "lr"}, compare="sgd", compare_lr=0.2),
     lesson=Lesson(("const", "slope", "lastconst", "lastslope", "rmse", "rmsestart", "rmses"), ("A", "N")),
 )

@@ -1,16 +1,15 @@
 """lion: the sign of an interpolated momentum, so every step has the same size (Lion, 2023)."""
 from xlopt.core import rules
-from xlopt.core.sheet import Column, Reset, Sheet, Target, TorchSpec
-from xlopt.core.sheets.common import err, grads, rmse
+from xlopt.core.sheet import Column, Optimizer, Reset, Target, TorchSpec
 
 
 def _step(p, c):
     return lambda e: rules.sign_step(rules.decay(e[p], e["lr"], e["wd"]), e[c], e["lr"])
 
 
-SHEET = Sheet(
+OPTIMIZER = Optimizer(
     "lion", 8, "D2", 0.02, {"mom": ("J1", 0.9), "beta2": ("L1", 0.99), "wd": ("N1", 0.0)},
-    columns=grads() + (
+    columns=(
         # the interpolation reads the previous row's m: evaluated before m is updated
         Column("c_b", "L", "interp b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["mom"])),
         Column("c_a", "M", "interp a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["mom"])),
@@ -18,11 +17,9 @@ SHEET = Sheet(
         Column("new_a", "I", "new a", _step("a", "c_a")),
         Column("m_b", "J", "mom b", lambda e: rules.ewma(e["m_b"], e["g_b"], e["beta2"])),
         Column("m_a", "K", "mom a", lambda e: rules.ewma(e["m_a"], e["g_a"], e["beta2"])),
-        err("N"),
     ),
     state={"m_b": "J", "m_a": "K"},
     targets=(Target("momtarget", "momlast", ("m_b", "m_a"), 0.0),),
-    summaries=(rmse("N"),),
     reset=Reset(lr=0.02),  # m = 0, no warm-up: the sign does not care how large m is
     watch="b and a both move by exactly lr each row, so a rattles around 2 while b walks toward 30.",
     try_this=('set lr (D2) to 0.1: how big is every step now, and what does a do around 2?',),

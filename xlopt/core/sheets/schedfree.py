@@ -1,19 +1,18 @@
 """schedfree: Schedule-Free AdamW (Defazio et al. 2024): y/z/x sequences, no learning-rate schedule."""
 from xlopt.core import rules
 from xlopt.core.expr import square
-from xlopt.core.sheet import Column, Reset, Sheet, Target, TorchSpec
-from xlopt.core.sheets.common import err, grads, rmse
+from xlopt.core.sheet import START, Column, Optimizer, Reset, Target, TorchSpec
 
 
 def _z(z, g, v, y):
     return lambda e: rules.sf_decay(rules.sf_z(e[z], e[g], e[v], e["lr_t"], e["eps"]), e[y], e["lr_t"], e["wd"])
 
 
-SHEET = Sheet(
+OPTIMIZER = Optimizer(
     "schedfree", 10, "D2", 1.0,
     {"mom": ("J1", 0.9), "sqr_mom": ("L1", 0.999), "eps": ("N1", 1e-8), "wd": ("P1", 0.0),
      "warmup": ("R1", 0.0)},
-    columns=grads() + (
+    columns=(
         Column("t", "P", "step t", lambda e: rules.step_count(e["t"])),
         Column("lr_t", "Q", "lr_t", lambda e: rules.warmup_lr(e["lr"], e["sqr_mom"], e["t"], e["warmup"])),
         Column("wsum", "R", "sum lr_t^2", lambda e: rules.weight_sum(e["wsum"], e["lr_t"])),
@@ -26,15 +25,13 @@ SHEET = Sheet(
         Column("x_a", "O", "x a", lambda e: rules.sf_x(e["x_a"], e["z_a"], e["c"])),
         Column("new_b", "H", "new b (y)", lambda e: rules.sf_y(e["z_b"], e["x_b"], e["mom"])),
         Column("new_a", "I", "new a (y)", lambda e: rules.sf_y(e["z_a"], e["x_a"], e["mom"])),
-        err("T"),
     ),
     state={"v_b": "J", "v_a": "K", "z_b": "L", "z_a": "M", "x_b": "N", "x_a": "O", "t": "P", "wsum": "R"},
     targets=(Target("gradtarget", "ms_last", ("v_b", "v_a"), 0.0),
-             Target("ztarget", "zlast", ("z_b", "z_a"), 1.0),
-             Target("xtarget", "xlast", ("x_b", "x_a"), 1.0),
+             Target("ztarget", "zlast", ("z_b", "z_a"), START),
+             Target("xtarget", "xlast", ("x_b", "x_a"), START),
              Target("steptarget", "steplast", ("t",), 0.0),
              Target("wsumtarget", "wsumlast", ("wsum",), 0.0)),
-    summaries=(rmse("T"),),
     reset=Reset(lr=1.0),  # z = x = the starting point (b = a = 1), v = 0, step 0, no warm-up passes
     watch="no schedule, yet rmse falls below 1 within 20 epochs: the average x (N, O) settles while z moves.",
     instructions=(
