@@ -7,7 +7,7 @@ momentum sheet for rmsprop: only valid names count, and the most specific layout
 """
 import re
 
-from xlopt.core import sheets
+from xlopt.core import problems, sheets
 from xlopt.core.cells import col_index, parse_ref
 from xlopt.core.errors import BadInput
 
@@ -38,7 +38,11 @@ def sheet_of(name, refs, consts, filled=None):
         if kind not in sheets.BY_NAME:
             raise BadInput(f"sheet {name!r} says it is a {kind!r} sheet, which this xlopt does not know "
                            f"({', '.join(sheets.SHEETS)}): upgrade xlopt or rebuild the workbook")
-        return sheets.get(kind)
+        problem = consts.get(sheets.PROBLEM_NAME)  # none: the lesson's problem (every file before problems)
+        if problem is not None and problem not in problems.BY_NAME:
+            raise BadInput(f"sheet {name!r} minimises the problem {problem!r}, which this xlopt does not know "
+                           f"({', '.join(problems.PROBLEMS)}): upgrade xlopt or rebuild the workbook")
+        return sheets.get(kind, problem)
     fits = [s for s in (sheets.get(n) for n in sheets.LESSON_SHEETS) if set(s.lesson.names) <= set(refs)]
     if fits and filled is not None:
         fits = [s for s in fits if all(filled(lesson_columns(s)))]

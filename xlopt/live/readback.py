@@ -30,7 +30,7 @@ def read_sheet(doc, name):
         raise BadInput(f"the workbook has no sheet {name!r}; it has {', '.join(doc.sheet_names())}")
     refs, consts = recognise.split_names(doc.names(name))
     sheet = recognise.sheet_of(name, refs, consts)
-    have = {k: v for k, v in doc.names(name).items() if k != sheets.KIND_NAME}
+    have = {k: v for k, v in doc.names(name).items() if k not in (sheets.KIND_NAME, sheets.PROBLEM_NAME)}
     if "data_x" not in have:
         raise BadInput(f"sheet {name!r} has no defined name 'data_x'; rebuild the workbook with xlopt build")
     n = _range_rows(have["data_x"])
@@ -168,8 +168,11 @@ def check_data(doc, first_row=5):
 
 def check_paths(doc, true_ba):
     """The paths sheet: geometry, contour points and fitted lines, from the first sheet's data, the
-    levels typed in and each sheet's const and slope now, compared against each kind's size."""
+    levels typed in and each sheet's const and slope now, compared against each kind's size. A
+    function problem's paths sheet holds no formulas (its contours are fixed numbers): nothing to check."""
     first = sheets.SHEETS[0]
+    if read_sheet(doc, first)[0].problem.is_function:
+        return Result(paths.NAME)
     x, y = doc.read(first, "data_x"), doc.read(first, "data_y")
     levels = [doc.read(paths.NAME, c) for c in paths.level_cells()]
     tops = {name: (doc.read(name, "const"), doc.read(name, "slope")) for name in sheets.SHEETS}

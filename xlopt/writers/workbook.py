@@ -7,12 +7,12 @@ cached result, so the file opens showing what Reset shows (also in viewers that 
 import datetime
 import os
 
-from xlopt.core import sheets, state
+from xlopt.core import problems, sheets, state
 from xlopt.writers import xlsm
 from xlopt.core.engine import Data
 from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput
-from xlopt.writers import panel, paths
+from xlopt.writers import panel, paths, paths_f
 from xlopt.writers.charts import explicit
 from xlopt.writers.excel_formula import data_y_formula, reference_cells, sheet_cells
 
@@ -31,10 +31,21 @@ FMT_DEFAULT = "General"
 # in that cell's format when its own is General, and const's carries the label "b = ".
 FMTS = {"x": "0", "y": "0", "epoch": "0", "b": "0.0#####", "a": "0.0#####", "ref": "0.0###"}
 # the panel's items carry their label in the number format, one cell each (xlopt.writers.panel)
-PANEL_FMTS = {"const": '"b = "0.0###;"b = -"0.0###', "slope": '"a = "0.0###;"a = -"0.0###',
-              "lr": '[>=0.001]"lr = "General;"lr = "0.0E+00',
-              "true_b": '"true b "General', "true_a": '"true a "General',
-              "panel_rmse": '[<0.001]"rmse "0.0E+00;[<1000]"rmse "0.00;"rmse "0.0E+00', "panel_epoch": '"epoch "0'}
+def panel_fmts(problem):
+    """The panel's formats, labelled in the problem's words (b, a, true b, rmse on the lesson's; x, y,
+    min x, loss on a function)."""
+    b, a = problem.labels
+    true = "true" if problem.lesson else "min"
+    loss = problem.loss_key
+    return {"const": f'"{b} = "0.0###;"{b} = -"0.0###', "slope": f'"{a} = "0.0###;"{a} = -"0.0###',
+            "lr": '[>=0.001]"lr = "General;"lr = "0.0E+00',
+            "true_b": f'"{true} {b} "General', "true_a": f'"{true} {a} "General',
+            "panel_rmse": (f'[<0.001]"{loss} "0.0E+00;[<1000]"{loss} "0.00;"{loss} "0.0E+00' if problem.lesson
+                           else f'"{loss} "General'),  # a function's loss runs down to 0 and may go negative
+            "panel_epoch": '"epoch "0'}
+
+
+PANEL_FMTS = panel_fmts(problems.get(None))
 PANEL_ROWS = (30, 24)       # points: rows 1-2 hold the buttons and the watch line
 BUTTON_COLS = ("A:B", 7.5)  # the buttons' width is A+B's
 COLUMNS = ("C:P", 9)        # General shows what fits: about 8 significant digits; A-M in a 1366x768 window
@@ -98,13 +109,13 @@ INTRO = [
 ]
 
 
-def _formats(wb):
+def _formats(wb, problem=None):
     f = {k: wb.add_format({"num_format": v}) for k, v in FMTS.items()}  # dict order: byte-stable files
     f["_"] = wb.add_format({"num_format": FMT_DEFAULT})
     inp = {"bg_color": "#FFF2CC", "border": 1, "border_color": "#BF9000", "num_format": FMT_DEFAULT}
     f["input"] = wb.add_format(inp)
     f["input_int"] = wb.add_format(dict(inp, num_format="0"))
-    for k, v in PANEL_FMTS.items():  # inputs (b, a, lr) keep their yellow; the rest is bold on blue
+    for k, v in panel_fmts(problems.get(None) if problem is None else problem).items():  # inputs (b, a, lr) keep their yellow; the rest is bold on blue
         base = inp if k in ("const", "slope", "lr") else {"bg_color": "#DDEBF7", "border": 1, "border_color": "#9BC2E6"}
         f["panel_" + k] = wb.add_format(dict(base, num_format=v, bold=k in ("const", "slope"), valign="vcenter",
                                              **({} if k in ("const", "slope") else {"font_size": 10})))
@@ -127,29 +138,53 @@ def _fmt(f, key):
 
 
 # --- the instructions and data sheets -----------------------------------------------------------
-def _intro():
-    """The instructions: INTRO with each sheet's own paragraph (its definition's) in sheet order."""
-    out = []
+def _intro(problem=None):
+    """The instructions: INTRO with each sheet's own paragraph (its definition's) in sheet order; on a
+    function problem its own paragraph first (the rest of INTRO speaks of the lesson's data)."""
+    problem = problems.get(None) if problem is None else problem
+    on = sheets.on(problem)
+    out = [] if problem.lesson else [
+        (f"This workbook's problem: {problem.name}, {problem.formula}", "title"),
+        (f"Here every optimizer sheet minimises {problem.formula} instead of fitting the lesson's line: "
+         f"{problem.instructions} b and a below mean x (C1) and y (C2); rmse means the loss, the mean "
+         f"of f over the epoch's rows; the data sheet holds the minimum. Build the lesson's workbook with "
+         f"xlopt build (no --problem).", ""), ("", "")]
     for line in INTRO:
         if line is SHEETS_HERE:
-            out += [(sheets.get(n).instructions, "") for n in sheets.SHEETS]
+            out += [(s.instructions, "") for s in on]
         elif line is TRY_HERE:
-            out += [(f"{n}: {prompt}", "") for n in sheets.SHEETS for prompt in sheets.get(n).try_this]
+            out += [(f"{s.name}: {prompt}", "") for s in on for prompt in s.try_this]
         else:
             out.append(line)
     return out
 
 
-def _instructions(ws, f, carry):
+def _instructions(ws, f, carry, problem=None):
     ws.set_column("A:A", 110, f["wrap"])
     ws.hide_gridlines(2)
-    for i, (text, style) in enumerate(_intro()):
+    for i, (text, style) in enumerate(_intro(problem)):
         text = text.format(carry=carry)
         if style in ("title", "head"):
             ws.write(i, 0, text, f["title"] if style == "title" else f["sheadline"])
         elif text:
             ws.write_string(i, 0, text, f["wrap"])
             ws.set_row(i, 15 * (len(text) // 105 + 1) + 2)  # viewers do not grow wrapped rows by themselves
+
+
+def _function_sheet(ws, f, problem):
+    """A function problem's data sheet: no data, the function and its minimum (C1, C2: the panels'
+    'min x', 'min y' read them)."""
+    ws.write("A1", f"{problem.name}: {problem.formula}", f["bold"])
+    ws.write("B1", "min x", f["label"])
+    ws.write("B2", "min y", f["label"])
+    ws.write_number("C1", problem.minimum[0], f["input"])
+    ws.write_number("C2", problem.minimum[1], f["input"])
+    ws.write("E1", "No data: each row of an optimizer sheet is one more step on f (column A numbers the steps).",
+             f["note"])
+    ws.write("E2", f"Reset starts every sheet at x = {problem.start[0]:g}, y = {problem.start[1]:g}.", f["note"])
+    if len(problem.minima) > 1:
+        ws.write("E3", "Other minima: " + "; ".join(f"({x:g}, {y:g})" for x, y in problem.minima[1:]), f["note"])
+    ws.set_column("A:A", 40)
 
 
 def _data_sheet(ws, f, data):
@@ -203,7 +238,8 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     for d in sheet.display:
         if d.note:
             ws.write_string(d.note[0], d.note[1], f["note"])
-    for letter, title in (("A", "x"), ("B", "y"), ("C", "b (const)"), ("D", "a (slope)")):
+    heads = (("step", "-", "x", "y") if sheet.problem.is_function else ("x", "y", "b (const)", "a (slope)"))
+    for letter, title in zip("ABCD", heads):
         ws.write_string(f"{letter}3", title, f["head"])
     for c in sheet.columns:
         ws.write_string(f"{c.letter}{2 if c.letter in state_letters else 3}", c.title, f["head"])
@@ -219,7 +255,7 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
         for k, v in zip(tg.keys, inputs[tg.name]):
             ws.write_number(f"{sheet.state[k]}{s}", v, f["target"])
     # every formula, with the engine's value cached
-    cells = sheet_cells(sheet, n, p, inputs, epoch=book.log[-1]["epoch"])
+    cells = sheet_cells(sheet, n, p, inputs, true_ba=sheet.problem.minimum, epoch=book.log[-1]["epoch"])
     for c in cells:
         fmt = f["state"] if c.what == "state" else _fmt(f, c.what)
         if c.address in panel_addresses(sheet):
@@ -232,7 +268,7 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     # the log: header, the Reset entry, room for 69 epochs
     head, reset, e0, e1 = sheet.log_rows(n)
     ws.write_string(f"A{head}", "log", f["bold"])
-    for letter, title in zip("BCDEF", ("epoch", "rmse", "const", "slope", "lr")):
+    for letter, title in zip("BCDEF", ("epoch", sheet.rmse_key, *sheet.problem.params, "lr")):
         ws.write_string(f"{letter}{head}", title, f["head"])
     log_fmts = [f["epoch"], f["_"], f["_"], f["_"], f["_"]]
     for j, fmt in enumerate(log_fmts):  # the empty rows Run fills keep the log's number formats
@@ -241,17 +277,21 @@ def _optimizer_sheet(wb, ws, f, sheet, book):
     for i, entry in enumerate(book.log):
         for j, key in enumerate(("epoch", "rmse", "const", "slope", "lr")):
             ws.write_number(reset - 1 + i, 1 + j, entry[key], log_fmts[j])  # 0-based row
-    ws.write_string(f"G{head}", f"<- Run appends one row per epoch (rmse, const, slope and lr after it); "
+    what = f"{sheet.rmse_key}, {', '.join(sheet.problem.params)}"
+    ws.write_string(f"G{head}", f"<- Run appends one row per epoch ({what} and lr after it); "
                     f"the log keeps the latest {sheets.LOG_ROWS} epochs", f["note"])
     ref = reference_cells(sheet, n)
     ws.write_string(ref["title"], "epoch", f["head"])
-    ws.write_string(ref["b0"].replace(str(head + 1), str(head)), "true b", f["head"])
-    ws.write_string(ref["a0"].replace(str(head + 1), str(head)), "true a", f["head"])
+    true = "true" if sheet.problem.lesson else "min"
+    ws.write_string(ref["b0"].replace(str(head + 1), str(head)), f"{true} {sheet.problem.labels[0]}", f["head"])
+    ws.write_string(ref["a0"].replace(str(head + 1), str(head)), f"{true} {sheet.problem.labels[1]}", f["head"])
     ws.write_number(ref["start"], 0, f["epoch"])
     # names
     for name, ref in names.items():
         wb.define_name(f"{sheet.name}!{name}", f"={sheet.name}!{ref}")
     wb.define_name(f"{sheet.name}!{sheets.KIND_NAME}", f'="{sheet.name}"')  # what this sheet is
+    if not sheet.problem.lesson:  # and what it minimises (none: the lesson's problem, as before problems)
+        wb.define_name(f"{sheet.name}!{sheets.PROBLEM_NAME}", f'="{sheet.problem.name}"')
     # look
     ws.set_column(BUTTON_COLS[0], BUTTON_COLS[1])
     ws.set_column(COLUMNS[0], COLUMNS[1])
@@ -330,19 +370,25 @@ def _charts(wb, ws, sheet, n):
     ws.insert_chart(f"{_chart_col(sheet)}5", c1)
 
     c2 = explicit(wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"}))
-    for key, col, colour, axis in (("const (b)", "D", COLOURS["const"], False), ("slope (a)", "E", COLOURS["slope"], True)):
+    pb, pa = sheet.problem.labels
+    true = "true" if sheet.problem.lesson else "min"
+    mb, ma = sheet.problem.minimum
+    names = ("const (b)", "slope (a)") if sheet.problem.lesson else (pb, pa)
+    for key, col, colour, axis in ((names[0], "D", COLOURS["const"], False), (names[1], "E", COLOURS["slope"], True)):
         c2.add_series(_series(name=key, categories=rng("B"), values=rng(col), line=_line(colour), y2_axis=axis,
                               marker={"type": "circle", "size": 3, "fill": {"color": colour}, "border": {"color": colour}}))
-    for key, (a, b), colour, axis in (("true b", (ref["b0"], ref["b1"]), COLOURS["const"], False),
-                                      ("true a", (ref["a0"], ref["a1"]), COLOURS["slope"], True)):
+    for key, (a, b), colour, axis in ((f"{true} {pb}", (ref["b0"], ref["b1"]), COLOURS["const"], False),
+                                      (f"{true} {pa}", (ref["a0"], ref["a1"]), COLOURS["slope"], True)):
         c2.add_series(_series(name=key, categories=cells(ref["start"], ref["end"]), values=cells(a, b),
                               line=_line(colour, "dash", 1.25), marker={"type": "none"}, y2_axis=axis))
-    c2.set_title({"name": f"b (left axis) -> true b = {sheets.TRUE_B:g};  a (right axis) -> true a = {sheets.TRUE_A:g}",
+    c2.set_title({"name": f"{pb} (left axis) -> {true} {pb} = {mb:g};  {pa} (right axis) -> {true} {pa} = {ma:g}",
                   "name_font": {"size": 11}})
     c2.set_x_axis(_EPOCH_AXIS)
-    c2.set_y_axis({"name": "b (const)", "num_format": "General", "name_font": {"color": COLOURS["const"]},
+    c2.set_y_axis({"name": "b (const)" if sheet.problem.lesson else pb,
+                   "num_format": "General", "name_font": {"color": COLOURS["const"]},
                    "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
-    c2.set_y2_axis({"name": "a (slope)", "num_format": "General", "name_font": {"color": COLOURS["slope"]}})
+    c2.set_y2_axis({"name": "a (slope)" if sheet.problem.lesson else pa,
+                    "num_format": "General", "name_font": {"color": COLOURS["slope"]}})
     c2.set_legend({"position": "bottom"})
     c2.show_blanks_as("gap")
     c2.set_size({"width": 600, "height": 320})
@@ -368,10 +414,12 @@ def _exact_worksheet_class():
     return ExactWorksheet
 
 
-def write(path, data=None, carry="lesson", macros=False):
-    """Write the workbook to `path` (no checks, no temp file: see `build`)."""
+def write(path, data=None, carry="lesson", macros=False, problem=None):
+    """Write the workbook to `path` (no checks, no temp file: see `build`): every sheet on `problem`
+    (a name; None: the lesson's)."""
     import xlsxwriter
-    data = data or Data.lesson()
+    problem = problems.get(problem)
+    data = data or Data.of(problem)
     if carry not in CARRIES:
         raise BadInput(f"--carry must be one of {', '.join(CARRIES)}, got {carry!r}")
     # in_memory: no temp files in $TMPDIR for a signal or a full disk to leave behind
@@ -381,20 +429,26 @@ def write(path, data=None, carry="lesson", macros=False):
                        "created": CREATED, "comments": "built by xlopt build"})
     wb.set_calc_mode("auto")
     wb.define_name("carry", f'="{carry}"')
-    f = _formats(wb)
+    f = _formats(wb, problem)
     wb.worksheet_class = _exact_worksheet_class()
     worksheets = {}
     worksheets[INSTRUCTIONS] = ws = wb.add_worksheet(INSTRUCTIONS)
-    _instructions(ws, f, carry)
+    _instructions(ws, f, carry, problem)
     worksheets[paths.NAME] = paths_ws = wb.add_worksheet(paths.NAME)
     worksheets[DATA] = ws = wb.add_worksheet(DATA)
-    _data_sheet(ws, f, data)
+    if problem.is_function:
+        _function_sheet(ws, f, problem)
+    else:
+        _data_sheet(ws, f, data)
     books = {}
-    for name in sheets.SHEETS:
-        books[name] = book = state.fresh(name, data)
-        worksheets[name] = ws = wb.add_worksheet(name)
-        _optimizer_sheet(wb, ws, f, sheets.get(name), book)
-    paths.write_sheet(wb, paths_ws, f, data, books)
+    for sheet in sheets.on(problem):
+        books[sheet.name] = book = state.fresh(sheet.name, data, problem=problem)
+        worksheets[sheet.name] = ws = wb.add_worksheet(sheet.name)
+        _optimizer_sheet(wb, ws, f, sheet, book)
+    if problem.is_function:
+        paths_f.write_sheet(wb, paths_ws, f, problem, books)
+    else:
+        paths.write_sheet(wb, paths_ws, f, data, books)
     worksheets[INSTRUCTIONS].activate()
     if macros:
         xlsm.add_macros(wb, worksheets)
@@ -424,7 +478,7 @@ def _close_zips(err):
         err = err.__context__ or (err.args[0] if err.args else None)
 
 
-def build(path, data=None, carry="lesson", force=False):
+def build(path, data=None, carry="lesson", force=False, problem=None):
     """Check the target, write to a temp file beside it and move it into place (all or nothing)."""
     path = os.path.abspath(path)
     suffix = os.path.splitext(path)[1].lower()
@@ -442,7 +496,7 @@ def build(path, data=None, carry="lesson", force=False):
     from xlsxwriter.exceptions import FileCreateError
     try:
         with replacing(path, keep_suffix=True) as tmp:
-            write(tmp, data, carry, macros=suffix == ".xlsm")
+            write(tmp, data, carry, macros=suffix == ".xlsm", problem=problem)
     except (OSError, FileCreateError) as e:  # XlsxWriter wraps the OSError of its final write
         _close_zips(e)
         e = getattr(e, "args", [e])[0] if isinstance(e, FileCreateError) else e
