@@ -115,7 +115,8 @@ def _formats(wb, problem=None):
     inp = {"bg_color": "#FFF2CC", "border": 1, "border_color": "#BF9000", "num_format": FMT_DEFAULT}
     f["input"] = wb.add_format(inp)
     f["input_int"] = wb.add_format(dict(inp, num_format="0"))
-    for k, v in panel_fmts(problems.get(None) if problem is None else problem).items():  # inputs (b, a, lr) keep their yellow; the rest is bold on blue
+    # inputs (b, a, lr) keep their yellow; the rest is bold on blue
+    for k, v in panel_fmts(problems.get(None) if problem is None else problem).items():
         base = inp if k in ("const", "slope", "lr") else {"bg_color": "#DDEBF7", "border": 1, "border_color": "#9BC2E6"}
         f["panel_" + k] = wb.add_format(dict(base, num_format=v, bold=k in ("const", "slope"), valign="vcenter",
                                              **({} if k in ("const", "slope") else {"font_size": 10})))
