@@ -1,4 +1,5 @@
-"""The spreadsheet's problem solved by the torch optimizers: y = a·x + b, online, float64.
+"""The spreadsheet's problem solved by the torch optimizers: y = a·x + b online (or a function
+problem's f(x, y), a step a row), float64.
 
 `TorchBook` is a workbook whose recalculation is done by PyTorch: autograd takes the gradients of
 each row's squared error and one of `torch_side.optim`'s optimizers, set to the sheet's variant and
@@ -14,13 +15,16 @@ Autograd's gradient 2·(pred − y), and ·x for a, is bit-for-bit the sheet's 2
 de/db·x (a negated difference is exact in IEEE arithmetic), and the optimizers evaluate the same
 `xlopt.rules` functions as the cells (with a correctly rounded sqrt, see `optim.exact_sqrt`), so a
 pass equals the engine's to the last bit. The squares too: the engine's are x·x (`expr.square`),
-as torch's ``** 2`` is, so nothing is left to a machine's libm.
+as torch's ``** 2`` is, so nothing is left to a machine's libm. On a function problem autograd
+differentiates f in its own order of operations, and on a valley like Rosenbrock's an rmsprop step
+turns a last-bit difference into a different path within 50 epochs; so there torch steps with the
+gradient the sheet writes out (the problem's `gradient`), and a test checks autograd's gradient
+against it separately.
 """
 import math
 
 import torch
 
-from xlopt.core import rules
 from xlopt.core.engine import MemoryBook, Pass, summaries
 from xlopt.core.errors import BadInput
 
@@ -78,9 +82,12 @@ def torch_pass(sheet, data, inputs):
             for key, v in zip(t.keys, inputs[t.name])}  # the state carried in from the row above
     for i, (x, y) in enumerate(zip(data.x, data.y)):
         b, a = p[0], p[1]
-        loss = rules.sq_err(y, rules.predict(a, b, x))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if sheet.problem.gradient is None:  # the lesson's (y − pred)²: autograd's gradient is the sheet's
+            sheet.problem.loss(b, a, x, y).backward()
+        else:  # a function: the gradient the sheet writes out (autograd's agrees to rounding, in another order)
+            with torch.no_grad():
+                p.grad = torch.stack(sheet.problem.gradient(b, a))
         with torch.no_grad():
             top, grad = p.detach().clone(), p.grad.clone()
             opt.step()

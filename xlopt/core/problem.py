@@ -40,6 +40,8 @@ class Problem:
     window: tuple = ()     # (x0, x1, y0, y1) the pictures draw
     log_scale: bool = True  # contours on log levels (valleys) or linear ones (a saddle's negative f)
     lesson: bool = False    # the lesson's own problem: its sheets are the lesson workbook's
+    gradient: object = None  # (b, a) -> (df/db, df/da) as the sheet writes it out; None: autograd's is the
+    #                          sheet's to the bit (the lesson's 2(pred − y), ·x), so torch_side uses autograd
 
     @property
     def minimum(self):
@@ -78,7 +80,8 @@ def function_problem(name, position, f, dfdx, dfdy, start, minimum, formula, win
     return Problem(name, position, ("x", "y"), ("x", "y"), tuple(map(float, start)),
                    tuple(tuple(map(float, p)) for p in points),
                    columns, summaries, "loss", lambda b, a, x, y: f(b, a), None, lr,
-                   instructions, watch, tuple(try_this), formula, tuple(window), log_scale)
+                   instructions, watch, tuple(try_this), formula, tuple(window), log_scale,
+                   gradient=lambda x, y: (dfdx(x, y), dfdy(x, y)))
 
 
 def sq(v):
