@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from xlopt.core import sheets
+from xlopt.core import problems, sheets
 from xlopt.core.engine import Data
 from xlopt.writers import plots, plots_anim
 
@@ -195,3 +195,36 @@ def test_a_wild_path_is_cut_at_the_edge_of_the_drawn_box():
     assert db[finite].max() <= 10 + 3 * 10 and da[finite].max() <= 4 + 3 * 4
     assert (db[0], da[0], db[-1], da[-1]) == (1.0, 1.0, 3.0, 2.0)
     assert plots_draw.clipped(v, b[:2], a[:2])[0].tolist() == [1.0, 2.0]  # inside: as it is
+
+
+# --- a function problem ----------------------------------------------------------------------------
+@pytest.mark.parametrize("problem", problems.FUNCTIONS)
+def test_surface_of_a_function_problem_draws_xlopt_runs_paths(xlopt_cli, xlopt_json, traced, tmp_path, problem):
+    """f's contours over the problem's window with every sheet's path: each is `xlopt run --problem`'s."""
+    out = tmp_path / "f.png"
+    code, stdout, err = xlopt_cli("plot", "surface", "--problem", problem, "--epochs", 2, "-o", out)
+    assert code == 0, err
+    im = _image(out)
+    assert im.format == "PNG" and im.size[0] <= 1366 and im.size[1] <= 768
+    assert [p.sheet for p in traced] == list(sheets.SHEETS)
+    for p in traced:
+        if p.diverged is not None:
+            assert f"{p.sheet}: values stopped being finite at epoch {p.diverged[0]}, step" in stdout
+            continue
+        hist = xlopt_json("run", p.sheet, "--problem", problem, "--epochs", 2)["history"]
+        assert p.ends == [(h["x"], h["y"]) for h in hist]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--problem", "nope"], ["unknown problem 'nope'", ", ".join(problems.PROBLEMS)]),
+    (["--problem", problems.FUNCTIONS[0], "--data", "random"], ["--data applies to the lesson's problem"]),
+])
+def test_surface_bad_problem_writes_nothing(xlopt_cli, tmp_path, argv, words):
+    code, out, err = xlopt_cli("plot", "surface", *argv, "-o", tmp_path / "f.png")
+    assert code == 2 and out == "" and all(w in err for w in words), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_function_problem_is_not_animated(xlopt_cli, tmp_path):
+    code, _, err = xlopt_cli("plot", "surface", "--problem", problems.FUNCTIONS[0], "-o", tmp_path / "f.gif")
+    assert code == 2 and ".png" in err and list(tmp_path.iterdir()) == []

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from xlopt.core import sheets, sweep
+from xlopt.core import problems, sheets, sweep
 
 
 def test_the_one_power_left_is_libms_pow_once_per_pair():
@@ -78,5 +78,37 @@ def test_divergence_is_reported_with_epoch_and_row(xlopt_json):
 def test_plot_png(xlopt_cli, tmp_path, grid):
     png = tmp_path / "h.png"
     code, _, err = xlopt_cli("sweep", "adam", "--grid", grid, "--epochs", 5, "--plot", png)
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("problem", problems.FUNCTIONS)
+def test_a_function_problem_sweep_names_x_y_loss_and_equals_run(xlopt_json, problem):
+    """`sweep --problem P`: each configuration's x, y and loss are `xlopt run --problem P`'s, to the bit."""
+    lr0 = sheets.get("adam", problem).lr_default
+    r = xlopt_json("sweep", "adam", "--problem", problem, "--grid", f"lr={lr0 / 3!r},{lr0!r}", "--epochs", 6)
+    assert r["problem"] == problem and "data" not in r
+    for rec in r["results"]:
+        h = xlopt_json("run", "adam", "--problem", problem, "--lr", repr(rec["lr"]), "--epochs", 6)["history"][-1]
+        assert (rec["final_x"], rec["final_y"], rec["final_loss"]) == (h["x"], h["y"], h["loss"])
+        assert "final_rmse" not in rec and "best_loss" in rec
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--problem", "nope"], ["unknown problem 'nope'", ", ".join(problems.PROBLEMS)]),
+    (["--problem", problems.FUNCTIONS[0], "--data", "random"], ["--data applies to the lesson's problem"]),
+])
+def test_bad_problem_one_message_exit_2_nothing_written(xlopt_cli, tmp_path, extra, words):
+    png = tmp_path / "h.png"
+    code, out, err = xlopt_cli("sweep", "adam", "--grid", "lr=0.01", "--plot", png, *extra)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert all(w in err for w in words), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_function_problem_plot_png(xlopt_cli, tmp_path):
+    png = tmp_path / "h.png"
+    code, _, err = xlopt_cli("sweep", "adam", "--problem", problems.FUNCTIONS[-1], "--grid",
+                             "lr=0.001..0.1:4:log,mom=0.5,0.9", "--epochs", 4, "--plot", png)
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from xlopt.cli import main as xlopt
-from xlopt.core import buttons, sheets, state, sweep
+from xlopt.core import buttons, problems, sheets, state, sweep
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 from xlopt.core.errors import Diverged
 
@@ -95,7 +95,7 @@ def test_sweep_equals_separate_runs(grid, epochs, carry, data):
 
 def _own_run(sheet, cfg, epochs, carry):
     """One configuration pressed by hand: β typed in, Reset, lr typed in, Run; (rmses, diverged at)."""
-    book = MemoryBook(sheet, Data.lesson(), dict(default_inputs(sheet), **{k: v for k, v in cfg.items() if k != "lr"}))
+    book = MemoryBook(sheet, Data.of(sheet.problem), dict(default_inputs(sheet), **{k: v for k, v in cfg.items() if k != "lr"}))
     rmses = []
     try:
         buttons.reset(book)
@@ -107,16 +107,18 @@ def _own_run(sheet, cfg, epochs, carry):
     return rmses, (-1, 0)
 
 
+@pytest.mark.parametrize("problem", (None,) + problems.FUNCTIONS)
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.SHEETS)
-def test_every_configuration_of_a_grid_equals_its_own_run(name, carry):
+def test_every_configuration_of_a_grid_equals_its_own_run(name, carry, problem):
     """Exhaustive, not drawn: lr over three decades around the sheet's own, each β at its default and
-    0.5 — the grids where squares once differed on AVX-512 (13 of 120 settings) — to the bit."""
-    sheet = sheets.get(name)
+    0.5 — the grids where squares once differed on AVX-512 (13 of 120 settings) — to the bit; on the
+    lesson's problem and on every function (rastrigin's cos and sin: libm per element, as the engine)."""
+    sheet = sheets.get(name, problem)
     lr0 = default_inputs(sheet)["lr"]
     specs = [f"lr={lr0 / 30!r},{lr0 / 3!r},{lr0 * 3!r}"]
     specs += [f"{h}={default_inputs(sheet)[h]!r},0.5" for h in sheet.hyper if h in sweep.param_names(sheet)]
-    r = sweep.run(name, sweep.parse_grid(sheet, [",".join(specs)]), 12, carry)
+    r = sweep.run(name, sweep.parse_grid(sheet, [",".join(specs)]), 12, carry, problem=problem)
     assert r.n >= 3
     for i in range(r.n):
         cfg = {k: float(v[i]) for k, v in r.configs.items()}

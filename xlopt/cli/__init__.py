@@ -8,6 +8,7 @@
   xlopt click run graddesc.xlsm --sheet adam   press a button headless, through LibreOffice
   xlopt install-libreoffice           the .xlsm's buttons in LibreOffice Calc (--uninstall)
   xlopt plot surface -o paths.gif     every sheet's path on the loss contours, row by row (compare, fit)
+  xlopt gallery -o gallery            every optimizer at its tuned lr on every function problem
 """
 import sys  # nothing else at import time: Ctrl-C while importing is caught once main() runs (see main)
 
@@ -21,6 +22,7 @@ COMMANDS = {
     "install-libreoffice": ("xlopt.cli.install_lo", "make the .xlsm's Run/Reset buttons work in LibreOffice Calc"),
     "sweep": ("xlopt.cli.sweep", "run a sheet over a grid of hyper-parameters at once (table, heat map, sheet)"),
     "plot": ("xlopt.cli.plot", "pictures: each sheet's path on the loss surface (PNG or GIF), rmse per epoch, the fits"),
+    "gallery": ("xlopt.cli.gallery", "every optimizer on every function problem at its tuned lr: pictures and a table"),
 }
 
 

@@ -4,11 +4,12 @@
   xlopt plot surface basic rmsprop adam --epochs 20 -o surface.png
   xlopt plot compare -o compare.png                 rmse per epoch, log axis
   xlopt plot fit -o fit.png                         the data, the true line, each sheet's line
+  xlopt plot surface --problem rosenbrock -o r.png  f's true contours and every sheet's path on them
 """
 import math
 import os
 
-from xlopt.core import buttons, progress, sheets
+from xlopt.core import buttons, problems, progress, sheets
 from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput
 from xlopt.core.runner import load_data
@@ -28,9 +29,9 @@ EPILOG = ("Each sheet starts from its Reset and runs at its own lr (or --lr, typ
           "then nothing is written.")
 
 
-def _suffixes(kind):
+def _suffixes(kind, function=False):
     from xlopt.writers import plots
-    return plots.STATIC + (plots.ANIMATED if kind == "surface" else ())
+    return plots.STATIC + (plots.ANIMATED if kind == "surface" and not function else ())
 
 
 def add_arguments(p):
@@ -50,6 +51,11 @@ def add_arguments(p):
                             "sheet's own)")
         q.add_argument("--carry", choices=buttons.CARRIES, default="lesson",
                        help="lesson (default): the lesson's macro; full: carry the last row's new b and a")
+        if kind == "surface":
+            q.add_argument("--problem", default=None, metavar="PROBLEM",
+                           help=f"what the sheets minimise: one of {', '.join(problems.PROBLEMS)} (default "
+                                f"{problems.DEFAULT}); a function of x, y is drawn as its true contours over its "
+                                f"window with every path and its minima ({', '.join(plots.STATIC)})")
         q.add_argument("--data", default=None, metavar="lesson|random|FILE.csv",
                        help="the lesson's 29 rows (default), random rows from --seed, or a CSV with x,y")
         q.add_argument("--seed", type=int, default=0, help="seed for --data random (default 0)")
@@ -62,15 +68,17 @@ def prepare(args):
     names = list(dict.fromkeys(args.sheets)) or list(sheets.SHEETS)
     for n in names:
         sheets.get(n)  # unknown: one message that lists the sheets
+    problem = problems.get(getattr(args, "problem", None))  # unknown: one message that lists them
     if not plots.MAX_EPOCHS >= args.epochs >= 1:
         raise BadInput(f"--epochs must be between 1 and {plots.MAX_EPOCHS}, got {args.epochs}")
     if args.lr is not None and (not math.isfinite(args.lr) or args.lr <= 0):
         raise BadInput(f"--lr must be a finite number > 0, got {args.lr}")
     out = args.output
     suffix = os.path.splitext(out)[1].lower()
-    allowed = _suffixes(args.kind)
+    allowed = _suffixes(args.kind, problem.is_function)
     if suffix not in allowed:
-        raise BadInput(f"-o {out}: plot {args.kind} writes {', '.join(allowed)}; "
+        on = f" on {problem.name}" if problem.is_function else ""
+        raise BadInput(f"-o {out}: plot {args.kind}{on} writes {', '.join(allowed)}; "
                        f"{'no suffix' if not suffix else suffix} is none of them")
     if os.path.isdir(out):
         raise BadInput(f"-o {out} is a folder; give a file name")
@@ -83,13 +91,19 @@ def prepare(args):
 def main(args):
     from xlopt.writers import plots, plots_draw
     names, data = prepare(args)
+    problem = problems.get(getattr(args, "problem", None))
     with progress.bar(len(names), f"plot {args.kind}: running", unit="sheet") as tick:
-        paths = plots.trace_all(names, args.epochs, args.lr, args.carry, data, tick)
-    surface = plots.Surface(data)
+        paths = plots.trace_all(names, args.epochs, args.lr, args.carry, data, tick, problem)
+    surface = None if problem.is_function else plots.Surface(data)
     suffix = os.path.splitext(args.output)[1].lower()
     try:
         with replacing(args.output, keep_suffix=True) as tmp:
-            if suffix in plots.ANIMATED:
+            if problem.is_function:
+                from xlopt.writers import plots_fn
+                plots_fn.draw(paths, problem, tmp, suffix[1:],
+                              f"{problem.name}: {problem.formula}; each sheet's path, {plots_fn.settings(paths)}\n"
+                              f"Look at: {problem.watch}")
+            elif suffix in plots.ANIMATED:
                 from xlopt.writers import plots_anim
                 with progress.bar(plots_anim.frame_count(paths), "plot surface: frames", unit="frame") as tick:
                     plots_anim.write(paths, surface, tmp, tick)
@@ -103,7 +117,8 @@ def main(args):
         raise BadInput(f"cannot write {args.output}: {e.strerror or e}") from None
     for p in paths:
         if p.diverged is not None:
-            print(f"{p.sheet}: values stopped being finite at epoch {p.diverged[0]}, data row {p.diverged[1]}; "
+            print(f"{p.sheet}: values stopped being finite at epoch {p.diverged[0]}, "
+                  f"{'step' if problem.is_function else 'data row'} {p.diverged[1]}; "
                   "drawn up to its last finite point")
     print(f"wrote {args.output}")
     return 0

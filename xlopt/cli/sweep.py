@@ -3,6 +3,7 @@
   xlopt sweep adam --grid lr=1e-3..3:25:log,mom=0.5..0.99:20:lin --plot adam.png
   xlopt sweep adam_ann --grid lr=0.01,0.1,1 --epochs 20 --format json
   xlopt sweep momentum --grid lr=1e-5..1e-3:9:log,mom=0.8,0.9 --workbook graddesc.xlsx
+  xlopt sweep adam --problem rosenbrock --grid lr=1e-3..0.3:12:log --format csv
 """
 import csv
 import json
@@ -10,7 +11,7 @@ import math
 import os
 import sys
 
-from xlopt.core import buttons, locks, progress, sheets, sweep
+from xlopt.core import buttons, locks, problems, progress, sheets, sweep
 from xlopt.core.errors import BadInput
 from xlopt.core.report import table
 from xlopt.core.runner import FORMATS, load_data
@@ -25,6 +26,9 @@ def add_arguments(p):
                 "reported with the epoch and row (where `xlopt run` stops with exit 3). Exit status 2 "
                 "for bad input, and then nothing is written.")
     p.add_argument("sheet", metavar="SHEET", help=f"one of {', '.join(sheets.SHEETS)}")
+    p.add_argument("--problem", default=None, metavar="PROBLEM",
+                   help=f"what the sheet minimises: one of {', '.join(problems.PROBLEMS)} (default "
+                        f"{problems.DEFAULT}; on a function of x, y the outputs name x, y and loss)")
     p.add_argument("--grid", action="append", metavar="NAME=SPEC[,NAME=SPEC...]",
                    help="NAME: lr or one of the sheet's β cells (mom, sqr_mom); SPEC: a list 0.1,0.3,1 or "
                         "a range START..STOP:COUNT[:lin|log], e.g. lr=1e-4..1:25:log,mom=0.5..0.99:20:lin. "
@@ -34,11 +38,13 @@ def add_arguments(p):
     p.add_argument("--carry", choices=buttons.CARRIES, default="lesson",
                    help="lesson (default): the lesson's macro; full: carry the last row's new b and a")
     p.add_argument("--data", default=None, metavar="lesson|random|FILE.csv",
-                   help="the lesson's 29 rows (default), random rows from --seed, or a CSV with x,y")
+                   help="the lesson's 29 rows (default), random rows from --seed, or a CSV with x,y "
+                        "(the lesson's problem only: a function problem has no data)")
     p.add_argument("--seed", type=int, default=0, help="seed for --data random (default 0)")
     p.add_argument("--rows", type=int, default=29, help="rows for --data random (default 29)")
     p.add_argument("--threshold", type=float, default=sweep.DEFAULT_THRESHOLD,
-                   help="report the first epoch with rmse <= this (default 1)")
+                   help=f"report the first epoch with rmse (a function's loss) <= this (default "
+                        f"{sweep.DEFAULT_THRESHOLD:g})")
     p.add_argument("--format", default="table", choices=FORMATS,
                    help="table for people (default), json for programs, csv for pandas")
     p.add_argument("--plot", metavar="PNG", help="write the heat map (or line chart) as a PNG")
@@ -71,7 +77,7 @@ def _folder_ok(path, what):
 
 
 def prepare(args):
-    sheet = sheets.get(args.sheet)
+    sheet = sheets.get(args.sheet, args.problem)
     axes = sweep.parse_grid(sheet, args.grid)
     if args.epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {args.epochs}")
@@ -89,7 +95,8 @@ def main(args, ops=None):
     data_name = args.data or "lesson"
     with progress.bar(args.epochs, f"sweep {args.sheet}") as tick:  # stderr, a terminal only
         result = sweep.run(args.sheet, axes, args.epochs, args.carry, data, args.threshold,
-                           ops=ops or sweep.NumpyOps, memory_limit=limit, data_name=data_name, tick=tick)
+                           ops=ops or sweep.NumpyOps, memory_limit=limit, data_name=data_name, tick=tick,
+                           problem=args.problem)
     if args.plot:
         from xlopt.writers import sweep_plot
         sweep_plot.write(result, args.plot)
@@ -113,14 +120,15 @@ def emit(r, fmt, out=None):
     out = out or sys.stdout
     names = [a.name for a in r.axes]
     recs = r.records()
+    function = problems.get(r.problem).is_function
     if fmt == "json":
         best = r.best()
-        json.dump({"sheet": r.sheet, "carry": r.carry, "epochs": r.epochs, "threshold": r.threshold,
-                   "data": r.data_name, "grid": r.grid, "best": recs[best] if best is not None else None,
-                   "results": recs}, out)
+        head = {"sheet": r.sheet, "carry": r.carry, "epochs": r.epochs, "threshold": r.threshold}
+        head.update({"problem": r.problem} if function else {"data": r.data_name})
+        json.dump(dict(head, grid=r.grid, best=recs[best] if best is not None else None, results=recs), out)
         out.write("\n")
         return
-    keys = names + list(sweep.RECORD_KEYS)
+    keys = names + list(r.record_keys())
     if fmt == "csv":
         w = csv.writer(out, lineterminator="\n")
         w.writerow(keys)
@@ -129,7 +137,8 @@ def emit(r, fmt, out=None):
         return
     for line in r.settings_lines():
         out.write(line + "\n")
-    titles = names + ["rmse", "const", "slope", "lr", "best rmse", "at epoch", f"<= {r.threshold:g} at",
+    pub, loss = r.public, r.loss_name
+    titles = names + [loss, pub["const"], pub["slope"], "lr", f"best {loss}", "at epoch", f"<= {r.threshold:g} at",
                       "diverged at"]
     rows = []
     for rec in recs:
@@ -137,12 +146,12 @@ def emit(r, fmt, out=None):
         row["diverged_epoch"] = (f"epoch {rec['diverged_epoch']} row {rec['diverged_row']}"
                                  if rec["diverged_epoch"] is not None else "-")
         rows.append(row)
-    keys = names + list(sweep.RECORD_KEYS[:-1])
+    keys = names + list(r.record_keys()[:-1])
     out.write(table(rows, keys, titles))
     best = r.best()
     if best is not None:
         b = recs[best]
         out.write("best: " + ", ".join(f"{k} = {b[k]:g}" for k in names) +
-                  f" -> final rmse {b['final_rmse']:.6g}\n")
+                  f" -> final {loss} {b['final_' + loss]:.6g}\n")
     else:
         out.write("every configuration diverged\n")

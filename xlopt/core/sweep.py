@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlopt.core import buttons, compiled, sheets
+from xlopt.core import buttons, compiled, problems, sheets, state
 from xlopt.core.engine import Data, default_inputs, outputs, summaries
 from xlopt.core.errors import BadInput
 from xlopt.core.sheet import BETAS
@@ -466,6 +466,21 @@ class Sweep:
     div_epoch: np.ndarray   # -1: never
     div_row: np.ndarray
     data_name: str = "lesson"
+    problem: str = problems.DEFAULT
+
+    @property
+    def public(self):
+        """Internal key -> the name outputs give it: const, slope, rmse (x, y, loss on a function)."""
+        return state.public_keys(problems.get(self.problem))
+
+    @property
+    def loss_name(self):
+        return self.public["rmse"]
+
+    @property
+    def function(self):
+        """Whether the problem is a function of x, y (no data) rather than the lesson's fit."""
+        return problems.get(self.problem).is_function
 
     @property
     def n(self):
@@ -483,17 +498,20 @@ class Sweep:
         """The settings in two lines (printed above the table, and on the workbook's sheet)."""
         grid = "; ".join(f"{a.name} = {a.spec}" + (f" ({a.count} values)" if a.spacing != "list" else "")
                          for a in self.axes)
+        on = f"problem {self.problem}" if self.function else f"data {self.data_name}"
         return [f"{self.sheet}: {self.n} configurations, {self.epochs} epochs each from Reset, {self.carry} "
-                f"carry, data {self.data_name}; threshold rmse <= {self.threshold:g}", f"grid: {grid}"]
+                f"carry, {on}; threshold {self.loss_name} <= {self.threshold:g}", f"grid: {grid}"]
 
     def record(self, i):
-        """Configuration i as one plain dict (None for values it does not have)."""
+        """Configuration i as one plain dict (None for values it does not have), keys as
+        `record_keys` names them (final_x, best_loss on a function problem)."""
         def num(v):
             v = float(v)
             return v if math.isfinite(v) else None
+        pub = self.public
         d = {name: float(v[i]) for name, v in self.configs.items()}
-        d.update({f"final_{k}": num(v[i]) for k, v in self.final.items()})
-        d["best_rmse"] = num(self.best_rmse[i])
+        d.update({f"final_{pub.get(k, k)}": num(v[i]) for k, v in self.final.items()})
+        d[f"best_{self.loss_name}"] = num(self.best_rmse[i])
         d["best_epoch"] = int(self.best_epoch[i]) or None
         d["hit_epoch"] = int(self.hit_epoch[i]) or None
         d["diverged_epoch"] = int(self.div_epoch[i]) if self.div_epoch[i] >= 0 else None
@@ -504,9 +522,18 @@ class Sweep:
         return [self.record(i) for i in range(self.n)]
 
 
+    def record_keys(self):
+        return record_keys(problems.get(self.problem))
+
+
 RECORD_KEYS = ("final_rmse", "final_const", "final_slope", "final_lr", "best_rmse", "best_epoch",
                "hit_epoch", "diverged_epoch", "diverged_row")
 
+
+def record_keys(problem):
+    """RECORD_KEYS as a problem's outputs name them: final_loss, final_x, final_y, best_loss on a function."""
+    pub = state.public_keys(problem)
+    return tuple(re.sub(r"_(rmse|const|slope)$", lambda m: "_" + pub[m[1]], k) for k in RECORD_KEYS)
 
 
 def grid_values(axes):
@@ -517,12 +544,13 @@ def grid_values(axes):
 
 
 def run(sheet_name, axes, epochs=DEFAULT_EPOCHS, carry="lesson", data=None, threshold=DEFAULT_THRESHOLD,
-        ops=NumpyOps, memory_limit=None, data_name="lesson", tick=None):
+        ops=NumpyOps, memory_limit=None, data_name="lesson", tick=None, problem=None):
     """Every configuration of the grid from the sheet's Reset, `epochs` epochs of Run, all at once.
 
+    problem: a name or a Problem (None: the lesson's); data: None for the problem's own rows.
     tick: called after each epoch (a progress bar's update), if given."""
-    sheet = sheets.get(sheet_name)
-    data = data or Data.lesson()
+    sheet = sheets.get(sheet_name, problem)
+    data = data or Data.of(sheet.problem)
     if epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {epochs}")
     if carry not in buttons.CARRIES:
@@ -559,7 +587,7 @@ def run(sheet_name, axes, epochs=DEFAULT_EPOCHS, carry="lesson", data=None, thre
             if hook is not None:
                 hook(book)
                 book.calculate()
-            rmse[epoch - 1] = ops.to_numpy(book.get("rmse"))
+            rmse[epoch - 1] = ops.to_numpy(book.get(sheet.rmse_key))
             if tick is not None:
                 tick()
     return _summarise(sheet, carry, epochs, threshold, axes, configs, book, rmse, data_name)
@@ -572,7 +600,8 @@ def _summarise(sheet, carry, epochs, threshold, axes, configs, book, rmse, data_
     e = np.arange(1, epochs + 1)[:, None]
     rmse = np.where(e <= ran[None, :], rmse, np.nan)
     alive = div < 0
-    final = {k: np.where(alive, ops.to_numpy(book.get(k)), np.nan) for k in ("rmse", "const", "slope", "lr")}
+    final = {k: np.where(alive, ops.to_numpy(book.get(sheet.rmse_key if k == "rmse" else k)), np.nan)
+             for k in ("rmse", "const", "slope", "lr")}
     masked = np.where(np.isnan(rmse), np.inf, rmse)
     any_ok = ran > 0
     best_i = np.argmin(masked, axis=0)
@@ -582,4 +611,4 @@ def _summarise(sheet, carry, epochs, threshold, axes, configs, book, rmse, data_
     hit_epoch = np.where(hit.any(axis=0), np.argmax(hit, axis=0) + 1, 0)
     return Sweep(sheet.name, carry, epochs, float(threshold), axes, {a.name: a.values() for a in axes},
                  configs, rmse, final, best_rmse, best_epoch, hit_epoch, div.copy(), book.div_row.copy(),
-                 data_name)
+                 data_name, sheet.problem.name)

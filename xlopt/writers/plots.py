@@ -56,10 +56,12 @@ def _momentum_keys(sheet):
     return ("m_b", "m_a") if {"m_b", "m_a"} <= set(sheet.state) else None
 
 
-def trace(name, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None):
-    """Reset, type `lr` (if given), Run `epochs` epochs: the Path, stopped where values stop being finite."""
-    sheet = sheets.get(name)
-    book = MemoryBook(sheet, data or Data.lesson())
+def trace(name, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None, problem=None):
+    """Reset, type `lr` (if given), Run `epochs` epochs: the Path, stopped where values stop being finite.
+
+    problem: a name or a Problem (None: the lesson's); data: None for the problem's own rows."""
+    sheet = sheets.get(name, problem)
+    book = MemoryBook(sheet, data or Data.of(sheet.problem))
     passes, history, diverged = [], [], None
     try:
         buttons.reset(book)
@@ -108,10 +110,10 @@ def _path(sheet, book, passes, history, diverged, carry, epochs):
                 history, diverged, epochs)
 
 
-def trace_all(names, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None, tick=None):
+def trace_all(names, epochs=DEFAULT_EPOCHS, lr=None, carry="lesson", data=None, tick=None, problem=None):
     out = []
     for name in names:
-        out.append(trace(name, epochs, lr, carry, data))
+        out.append(trace(name, epochs, lr, carry, data, problem))
         if tick is not None:
             tick()
     return out

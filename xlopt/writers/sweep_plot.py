@@ -1,4 +1,5 @@
-"""A sweep as a PNG (matplotlib): the heat map of log10 final rmse that the workbook's sheet shows.
+"""A sweep as a PNG (matplotlib): the heat map of log10 final rmse that the workbook's sheet shows
+(a function problem's loss: log10 where its contours are log-spaced, else the loss itself).
 
 First parameter down, second across; diverged cells grey with the epoch they diverged at; the best
 setting outlined. One parameter: a line chart of final rmse. Three or more: one panel per value of
@@ -8,6 +9,7 @@ import itertools
 
 import numpy as np
 
+from xlopt.core import problems
 from xlopt.core.atomic import replacing
 from xlopt.core.errors import BadInput
 
@@ -51,9 +53,15 @@ def write(r, path):
     return path
 
 
+def _log(r):
+    """Whether the loss is drawn on a log scale: the lesson's rmse and a function with log-spaced contours."""
+    return problems.get(r.problem).log_scale
+
+
 def _title(r):
-    return (f"{r.sheet}: log10 final rmse after {r.epochs} epochs ({r.carry} carry, data {r.data_name}); "
-            "grey: diverged (epoch)")
+    on = f"problem {r.problem}" if r.function else f"data {r.data_name}"
+    return (f"{r.sheet}: {'log10 ' if _log(r) else ''}final {r.loss_name} after {r.epochs} epochs ({r.carry} "
+            f"carry, {on}); grey: diverged (epoch)")
 
 
 def _line(plt, r, best):
@@ -61,19 +69,20 @@ def _line(plt, r, best):
     x = np.asarray(r.grid[a.name])
     y = r.final["rmse"]
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(x, y, "o-", ms=3, label="final rmse")
+    ax.plot(x, y, "o-", ms=3, label=f"final {r.loss_name}")
     div = r.div_epoch >= 0
     if div.any():
         top = np.nanmax(y) if np.isfinite(y).any() else 1.0
         ax.plot(x[div], np.full(div.sum(), top), "x", color="red", label="diverged")
     if best is not None:
         ax.plot([x[best]], [y[best]], "*", ms=14, color="gold", mec="black", label="best")
-    ax.set_yscale("log")
+    if _log(r):
+        ax.set_yscale("log")
     if a.spacing == "log":
         ax.set_xscale("log")
     ax.set_xlabel(a.name)
-    ax.set_ylabel("final rmse")
-    ax.set_title(f"{r.sheet}: final rmse after {r.epochs} epochs ({r.carry} carry)", fontsize=10)
+    ax.set_ylabel(f"final {r.loss_name}")
+    ax.set_title(f"{r.sheet}: final {r.loss_name} after {r.epochs} epochs ({r.carry} carry)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -85,7 +94,7 @@ def _heat(plt, r, best):
     ncol = min(3, len(ps))
     nrow = (len(ps) + ncol - 1) // ncol
     fig, axs = plt.subplots(nrow, ncol, figsize=(5.6 * ncol + 0.8, 4.6 * nrow + 0.6), squeeze=False)
-    z_all = np.log10(r.final["rmse"])
+    z_all = np.log10(r.final["rmse"]) if _log(r) else r.final["rmse"]
     finite = z_all[np.isfinite(z_all)]
     vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="#9e9e9e")
@@ -114,6 +123,6 @@ def _heat(plt, r, best):
             ax.set_title(title, fontsize=9)
     for k in range(len(ps), nrow * ncol):
         axs[k // ncol][k % ncol].axis("off")
-    fig.colorbar(im, ax=axs, shrink=0.8, label="log10 final rmse")
+    fig.colorbar(im, ax=axs, shrink=0.8, label=f"{'log10 ' if _log(r) else ''}final {r.loss_name}")
     fig.suptitle(_title(r), fontsize=10)
     return fig

@@ -37,7 +37,8 @@ REL_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 
 
 def sheet_name(r):
-    return f"sweep_{r.sheet}"[:31]
+    """sweep_SHEET on the lesson's problem, sweep_SHEET_PROBLEM on a function (Excel: 31 characters)."""
+    return (f"sweep_{r.sheet}" + (f"_{r.problem}" if r.function else ""))[:31]
 
 
 def check_target(path):
@@ -86,21 +87,21 @@ def render(r):
     ws.write_string(0, 0, f"{r.sheet}: sweep of {r.n} configurations", F["title"])
     for i, line in enumerate(r.settings_lines()):
         ws.write_string(1 + i, 0, line)
-    ws.write_string(3, 0, "Cells: the final rmse (colour by rank: green = lowest, red = highest); grey 'div eN': the "
+    ws.write_string(3, 0, f"Cells: the final {r.loss_name} (colour by rank: green = lowest, red = highest); grey 'div eN': the "
                     "values stopped being finite at epoch N; bold frame: the best setting.", F["note"])
     if best is not None:
         ws.write_string(4, 0, "best: " + ", ".join(f"{k} = {_fmt(v[best])}" for k, v in r.configs.items()) +
-                        f" -> final rmse {r.final['rmse'][best]:.6g} (best {r.best_rmse[best]:.6g} at epoch "
+                        f" -> final {r.loss_name} {r.final['rmse'][best]:.6g} (best {r.best_rmse[best]:.6g} at epoch "
                         f"{int(r.best_epoch[best])})", F["bestline"])
     else:
         ws.write_string(4, 0, "every configuration diverged", F["head"])
     z = r.final["rmse"]
-    _legend(ws, z, F)
+    _legend(ws, z, F, r.loss_name)
     row = 6
     a0 = r.axes[0]
     if len(r.axes) == 1:
         ws.write_string(row, 0, a0.name, F["head"])
-        ws.write_string(row, 1, "final rmse", F["head"])
+        ws.write_string(row, 1, f"final {r.loss_name}", F["head"])
         ws.write_string(row, 2, f"{a0.name} (number)", F["head"])
         for i, v in enumerate(r.grid[a0.name]):
             ws.write_string(row + 1 + i, 0, _fmt(v), F["label"])
@@ -109,13 +110,13 @@ def render(r):
         n = len(r.grid[a0.name])
         ws.conditional_format(row + 1, 1, row + n, 1, _scale())
         c = explicit(wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"}))
-        c.add_series({"name": "final rmse", "categories": [name, row + 1, 2, row + n, 2],
+        c.add_series({"name": f"final {r.loss_name}", "categories": [name, row + 1, 2, row + n, 2],
                       "values": [name, row + 1, 1, row + n, 1], "line": {"color": colour(0), "width": 2},
                       "marker": {"type": "circle", "size": 5, "fill": {"color": colour(0)}, "border": {"color": colour(0)}},
                       "smooth": False})
         c.set_x_axis({"name": a0.name, "log_base": 10 if a0.spacing == "log" else None})
-        c.set_y_axis({"name": "final rmse", "log_base": 10})
-        c.set_title({"name": f"{r.sheet}: final rmse after {r.epochs} epochs"})
+        c.set_y_axis({"name": f"final {r.loss_name}", "log_base": 10 if np.nanmin(z, initial=1) > 0 else None})
+        c.set_title({"name": f"{r.sheet}: final {r.loss_name} after {r.epochs} epochs"})
         c.set_legend({"none": True})
         ws.insert_chart(row, 5, c)
         row += n + 3
@@ -156,15 +157,15 @@ def _scale():
             "min_color": SCALE[0], "mid_color": SCALE[1], "max_color": SCALE[2]}
 
 
-def _legend(ws, rmse, F):
-    """Row 6: the colour scale in rmse units (lowest, median, highest final rmse of the grid)."""
+def _legend(ws, rmse, F, loss="rmse"):
+    """Row 6: the colour scale in the loss's units (lowest, median, highest final rmse of the grid)."""
     ok = rmse[np.isfinite(rmse)]
     if not ok.size:
         return
     ws.write_string(5, 0, "colours:", F["note"])
     for j, (what, v, c) in enumerate(zip(("lowest", "median", "highest"),
                                          (ok.min(), float(np.percentile(ok, 50)), ok.max()), SCALE)):
-        ws.merge_range(5, 1 + 2 * j, 5, 2 + 2 * j, f"{what} rmse {v:.3g}", F[c])
+        ws.merge_range(5, 1 + 2 * j, 5, 2 + 2 * j, f"{what} {loss} {v:.3g}", F[c])
 
 
 def _cell(ws, r0, c0, r, i, z, best, F):
@@ -194,7 +195,7 @@ def _epoch_chart(wb, ws, r, best, row, name, F, chart_col, chart_row=6):
     picks = neighbours(r, best)
     if not picks:
         return
-    ws.write_string(row, 0, "rmse per epoch: the best setting and its neighbours in the grid", F["title"])
+    ws.write_string(row, 0, f"{r.loss_name} per epoch: the best setting and its neighbours in the grid", F["title"])
     head = row + 1
     ws.write_string(head, 0, "epoch", F["head"])
     for j, i in enumerate(picks):
@@ -212,9 +213,10 @@ def _epoch_chart(wb, ws, r, best, row, name, F, chart_col, chart_row=6):
                       "values": [name, head + 1, 1 + j, head + r.epochs, 1 + j], "smooth": False,
                       "line": {"color": "#000000" if i == best else colour(j), "width": 3 if i == best else 1.5,
                                **({} if i == best else {"dash_type": "dash"})}})
-    c.set_title({"name": f"{r.sheet}: rmse per epoch, best and neighbours"})
+    c.set_title({"name": f"{r.sheet}: {r.loss_name} per epoch, best and neighbours"})
     c.set_x_axis({"name": "epoch", "min": 0})
-    c.set_y_axis({"name": "rmse", "log_base": 10})
+    positive = bool(np.all(r.rmse[np.isfinite(r.rmse)] > 0))
+    c.set_y_axis({"name": r.loss_name, "log_base": 10 if positive else None})
     c.set_legend({"position": "bottom"})
     c.set_size({"width": 640, "height": 340})
     ws.insert_chart(chart_row, chart_col, c)
