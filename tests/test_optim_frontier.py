@@ -317,7 +317,7 @@ def test_muon_refuses_what_torch_refuses():
 
 
 def test_muon_adamw_splits_a_resnet():
-    from torch_side.models import resnet
+    from torch_side.fashion.models import resnet
     model = resnet()
     opt = optim.MuonAdamW(model.parameters(), lr=1e-2)
     kinds = [(g["kind"], len(g["params"])) for g in opt.param_groups]

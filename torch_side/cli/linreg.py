@@ -10,7 +10,7 @@ torch_side.optim's optimizer for the sheet (SGD, Momentum, RMSProp, Adam in the 
 from xlopt.core import runner
 from xlopt.core.report import emit
 
-from torch_side.linreg import TorchBook
+from torch_side.experiments.linreg import TorchBook
 
 
 def add_arguments(parser):

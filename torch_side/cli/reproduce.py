@@ -11,7 +11,7 @@ after its BatchNorm fix, ours, seconds per epoch, images per second, device), re
 (lesson vs ours) and one folder per run (history, loss and lr plots, checkpoint); each row
 also lands in OUT/bench/<device>-<date>-<recipe>.json (--bench-dir elsewhere). --workbook adds the table as a
 sheet "reproduce" to an .xlsx (created if absent). Bad input is refused before anything runs.
---workers N (or --ray-address) runs the experiments as Ray tasks (torch_side/dist_grid.py): rows
+--workers N (or --ray-address) runs the experiments as Ray tasks (torch_side/dist/grid.py): rows
 land in results.json as they finish; with --resume, finished ones are kept (also in OUT/trials).
 """
 import datetime
@@ -23,25 +23,18 @@ from pathlib import Path
 
 import torch
 
-from torch_side import dist_grid
-from torch_side.cmd_errors import check_out, command_main
-from torch_side.cmd_train import train_recipe
-from torch_side.data import resolve_device
-from torch_side.recipes import RECIPES, get_recipe
-from torch_side.tta import accuracy_of, ensemble_preds
 from xlopt.core import locks
 
-__all__ = ["add_arguments", "main", "run", "markdown_table", "select", "SMOKE", "listing",
-           "CPU_IMAGES_PER_SECOND"]
+from torch_side.cli.reproduce_table import (CPU_IMAGES_PER_SECOND, SMOKE, lesson_figures, listing, markdown_table,
+                                            plot_table, write_workbook)
+from torch_side.dist import grid as dist_grid
+from torch_side.errors import UsageError, check_out, positive
+from torch_side.experiments.recipes import RECIPES, get_recipe
+from torch_side.experiments.train import train_recipe
+from torch_side.fashion.data import resolve_device
+from torch_side.learn.preds import accuracy_of, ensemble_preds
 
-SMOKE = ("tiny",)  # recipes run only when asked for by name
-METRICS = ("accuracy", "tta_accuracy", "ensemble_accuracy")
-# Training images per second on this project's 2-core CPU (fp32, with evaluation), measured in
-# bench/results/cpu-2026-12-0*.json at their fastest; hires-resnet: 7.5x the wide ResNet's time
-# per batch (one forward + backward of 256 images, 3.9 s against 0.53 s). For estimates only.
-CPU_IMAGES_PER_SECOND = {"conv": 3300, "conv-bn": 3300, "deep-conv": 2100, "resnet": 2000,
-                         "wide-resnet": 850, "resnet-gap-wide": 850, "resnet-gap": 1000,
-                         "resnet-gap-stem": 1000, "hires-resnet": 110, "hires-resnet-s": 300}
+__all__ = ["add_arguments", "run", "markdown_table", "select", "SMOKE", "listing", "CPU_IMAGES_PER_SECOND"]
 
 
 def add_arguments(p):
@@ -73,26 +66,6 @@ def add_arguments(p):
     dist_grid.add_arguments(p)
 
 
-def listing(names=None):
-    """The experiments and their estimated times on a CPU like this project's, as text."""
-    names = names or [n for n in RECIPES if n not in SMOKE]
-    lines = ["experiments (torch-side reproduce --only NAME[,NAME...], or --all for every one):",
-             f"  {'name':<20} {'model':<16} {'epochs':>6} {'CPU estimate':>12}  note"]
-    total = 0
-    for n in names:
-        r = RECIPES[n]
-        secs = r.epochs * r.learners * 60_000 / CPU_IMAGES_PER_SECOND.get(r.model, 1000)
-        total += secs
-        ep = f"{r.learners}x{r.epochs}" if r.learners > 1 else str(r.epochs)
-        lines.append(f"  {n:<20} {r.model:<16} {ep:>6} {_hours(secs):>12}  {r.note}")
-    lines.append(f"  all of them: {_hours(total)} on 2 CPU cores (full data); a GPU takes "
-                 "seconds to minutes each (bench/gpu_table.sh)")
-    return "\n".join(lines)
-
-
-def _hours(secs):
-    return f"{secs / 3600:.1f} h" if secs >= 3600 else f"{max(1, round(secs / 60))} min"
-
 
 def select(only):
     """Recipe names to run: ``only`` (comma list, run in the order given) checked against
@@ -102,9 +75,9 @@ def select(only):
     names = [n.strip() for n in only.split(",") if n.strip()]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
-        raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(RECIPES)}")
+        raise UsageError(f"unknown experiment {unknown[0]!r}; known: {', '.join(RECIPES)}")
     if not names:
-        raise ValueError(f"--only names no experiment; known: {', '.join(RECIPES)}")
+        raise UsageError(f"--only names no experiment; known: {', '.join(RECIPES)}")
     return list(dict.fromkeys(names))
 
 
@@ -114,118 +87,6 @@ def device_name(device):
     return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
-def _lesson(recipe):
-    """``{metric: (before, after)}`` from the recipe or, for ours, the recipe it compares to."""
-    src = recipe if recipe.lesson else RECIPES.get(recipe.compare_to, recipe)
-    return {m: (b, a) for m, b, a in src.lesson}
-
-
-def _pct(v):
-    return "" if v is None else f"{100 * v:.1f}"
-
-
-def _best(row):
-    """The headline figure of a row: ensemble, else TTA, else plain accuracy."""
-    for m in ("ensemble_accuracy", "tta_accuracy", "accuracy"):
-        if row.get(m) is not None:
-            return m, row[m]
-    return None, None
-
-
-def markdown_table(rows, names=None, reasons=None):
-    """The lesson's figures and ours, one line per recipe; recipes without a row: unmeasured
-    (with ``reasons[name]`` when given)."""
-    reasons = reasons or {}
-    names = names or [n for n in RECIPES if n not in SMOKE or n in rows]
-    head = ("| experiment | epochs | lesson before fix | lesson after fix | ours | ours TTA | "
-            "ours ensemble | s/epoch | images/s | device | note |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for n in names:
-        r = RECIPES[n]
-        les = _lesson(r)
-        bef = " / ".join(f"{_pct(b)}" + (" TTA" if m == "tta_accuracy" else
-                                           " ens." if m == "ensemble_accuracy" else "")
-                         for m, (b, a) in les.items() if b is not None)
-        aft = " / ".join(f"{_pct(a)}" + (" TTA" if m == "tta_accuracy" else
-                                           " ens." if m == "ensemble_accuracy" else "")
-                         for m, (b, a) in les.items() if a is not None)
-        if not r.is_lesson and les:
-            bef, aft = (f"{bef} ({r.compare_to})" if bef else ""), \
-                (f"{aft} ({r.compare_to})" if aft else "")
-        row = rows.get(n)
-        epochs = f"{r.learners}x{r.epochs}" if r.learners > 1 else str(r.epochs)
-        if row is None:
-            why = f": {reasons[n]}" if n in reasons else ""
-            lines.append(f"| {n} | {epochs} | {bef} | {aft} | unmeasured{why} |  |  |  |  |  | "
-                         f"{r.note} |")
-            continue
-        scale = "" if row.get("train_images") == 60000 else f" (subset {row.get('train_images')})"
-        lines.append(
-            f"| {n} | {epochs} | {bef} | {aft} | {_pct(row.get('accuracy'))} | "
-            f"{_pct(row.get('tta_accuracy'))} | {_pct(row.get('ensemble_accuracy'))} | "
-            f"{row.get('seconds_per_epoch', '')} | {row.get('images_per_second', '')} | "
-            f"{row.get('device_name', row.get('device', ''))}{scale} | {r.note} |")
-    return "\n".join(lines) + "\n"
-
-
-def _plot(rows, path):
-    """Lesson (after its fix) against ours, per experiment. A run that is not full scale (a
-    --subset, --epochs or --bs smoke run) is hatched and labelled, since it cannot be compared
-    with the lesson's full-data figures; the y axis starts just below the lowest bar."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    names = [n for n in RECIPES if n in rows]
-    ours = [100 * _best(rows[n])[1] for n in names]
-    lesson = []
-    for n in names:
-        les = _lesson(RECIPES[n])
-        vals = [a if a is not None else b for b, a in les.values()]
-        vals = [v for v in vals if v is not None]
-        lesson.append(100 * max(vals) if vals else float("nan"))
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 4))
-    xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], lesson, 0.4, color="C0")
-    full = [bool(rows[n].get("full_scale")) for n in names]
-    for x, v, f, n in zip(xs, ours, full, names):
-        ax.bar(x + 0.2, v, 0.4, color="C1", hatch=None if f else "//", edgecolor=None if f else "k")
-        r = rows[n]
-        ax.annotate(f"{v:.1f}" + ("" if f else f"\nsmoke: {r.get('train_images')} img,\n"
-                                               f"{r.get('epochs')} ep"),
-                    (x + 0.2, v), ha="center", va="bottom", fontsize=6)
-    from matplotlib.patches import Patch
-    handles = [Patch(color="C0", label="lesson (after its fix)"), Patch(color="C1", label="ours")]
-    if not all(full):
-        handles.append(Patch(facecolor="C1", hatch="//", edgecolor="k",
-                             label="ours, smoke run (subset or fewer epochs: not comparable)"))
-    ax.set_xticks(list(xs), names, rotation=30, ha="right")
-    vals = [v for v in ours + lesson if v == v]
-    lo = min(vals) if vals else 90
-    ax.set_ylim(max(0, lo - 2), 100)
-    ax.set_ylabel("test accuracy %")
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3,
-              frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def _write_workbook(path, rows, lock_timeout=None):
-    """Add (or replace) a sheet 'reproduce' holding the table, every other part of the workbook byte
-    for byte (torch_side.xlsx_sheet: under the workbook lock, atomically); a new file if none is there."""
-    from torch_side.xlsx_sheet import put_sheet
-    cols = ["experiment", "epochs", "lesson_before", "lesson_after", "accuracy", "tta_accuracy",
-            "ensemble_accuracy", "seconds_per_epoch", "images_per_second", "device", "note"]
-    table = [cols]
-    for n in [n for n in RECIPES if n not in SMOKE or n in rows]:
-        r, row = RECIPES[n], rows.get(n, {})
-        les = _lesson(r).get("accuracy", (None, None))
-        table.append([n, r.epochs * r.learners, les[0], les[1], row.get("accuracy"),
-                      row.get("tta_accuracy"), row.get("ensemble_accuracy"),
-                      row.get("seconds_per_epoch"), row.get("images_per_second"),
-                      row.get("device_name", "unmeasured"), r.note])
-    put_sheet(path, "reproduce", table, lock_timeout=lock_timeout, new=True)
-
 
 def _load(path):
     if not path.exists():
@@ -233,7 +94,7 @@ def _load(path):
     try:
         return json.loads(path.read_text())["rows"]
     except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path} is not a reproduce results file ({e}); use another --out "
+        raise UsageError(f"{path} is not a reproduce results file ({e}); use another --out "
                          "or drop --resume") from None
 
 
@@ -244,7 +105,7 @@ def _save(out, rows, device):
         Path(tmp).write_text(json.dumps(doc, indent=2) + "\n")
     with replacing(out / "results.md") as tmp:
         Path(tmp).write_text(markdown_table(rows))
-    _plot(rows, out / "reproduce.png")
+    plot_table(rows, out / "reproduce.png")
 
 
 def _run_one(recipe, device, out, args):
@@ -269,7 +130,7 @@ def _run_one(recipe, device, out, args):
             row["seconds_per_epoch"] = round(sum(spe) / len(spe), 2)
             row["images_per_second"] = round(row["train_images"] / row["seconds_per_epoch"], 1)
     row.update({"device_name": device_name(device), "full_scale": _full(args),
-                "lesson": {m: {"before": b, "after": a} for m, (b, a) in _lesson(recipe).items()},
+                "lesson": {m: {"before": b, "after": a} for m, (b, a) in lesson_figures(recipe).items()},
                 "torch": torch.__version__, "date": datetime.date.today().isoformat(),
                 "command": f"torch-side reproduce --only {recipe.name} --device {device.type}"
                            + (f" --subset {args.subset}" if args.subset else "")
@@ -317,12 +178,9 @@ def run(args):
         print(listing())
         return {}
     names = select(args.only)
-    for k in ("subset", "epochs", "bs"):
-        v = getattr(args, k)
-        if v is not None and v <= 0:
-            raise ValueError(f"--{k} must be a positive integer, got {v}")
+    positive(args, "subset", "epochs", "bs")
     if args.workbook and Path(args.workbook).suffix.lower() != ".xlsx":
-        raise ValueError(f"--workbook must name an .xlsx file, got {args.workbook!r}")
+        raise UsageError(f"--workbook must name an .xlsx file, got {args.workbook!r}")
     if dist_grid.wanted(args):
         dist_grid.check_args(args)
     check_out(args.out)
@@ -356,9 +214,7 @@ def run(args):
     if not todo:
         _save(out, rows, device)
     if args.workbook:
-        _write_workbook(args.workbook, rows, getattr(args, "lock_timeout", None))
+        write_workbook(args.workbook, rows, getattr(args, "lock_timeout", None))
     print(markdown_table(rows, names, reasons=failed))
     return rows
 
-
-main = command_main("reproduce", run)

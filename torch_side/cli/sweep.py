@@ -15,7 +15,7 @@ from xlopt.core import sweep
 from xlopt.core.errors import BadInput
 
 from torch_side import optim
-from torch_side.cmd_errors import check_device
+from torch_side.errors import check_device
 
 DTYPE = torch.float64
 
@@ -83,7 +83,7 @@ def add_arguments(parser):
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
 
 
-def main(args) -> int:
+def run(args) -> int:
     check_device(args.device)
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -5,8 +5,8 @@
   torch-side sched-plot  --recipe lesson-resnet [--sched cosine] --out sched.png
   torch-side activations --recipe lesson-resnet --subset 6000 --epochs 1 --out DIR
 
-Each module-like object below has ``add_arguments(parser)`` and ``main(args) -> int``, the
-shape torch_side/cli.py expects. Bad input: one line on stderr, exit status 2, no file written.
+Each module-like object below has ``add_arguments(parser)`` and ``run(args)``, the shape
+`torch_side.cli.command_main` runs. Bad input: one line on stderr, exit status 2, no file written.
 """
 import json
 from pathlib import Path
@@ -15,13 +15,14 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from torch_side.augment import MODES
-from torch_side.cmd_errors import check_device, check_out, check_png, command_main, finite_in
-from torch_side.cmd_train import recipe_from_args
-from torch_side.data import fashion_dls, resolve_device
-from torch_side.models import MODELS
-from torch_side.opt_choices import OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs
-from torch_side.recipes import RECIPES, build_learner, get_recipe
+from torch_side.fashion.augment import MODES
+from torch_side.errors import UsageError, check_device, check_out, check_png, finite_in
+from torch_side.cli.train import recipe_from_args
+from torch_side.fashion.data import resolve_device
+from torch_side.fashion.models import MODELS
+from torch_side.experiments.choices import OPTIMIZERS, SCHEDULERS, opt_func, sched_cbs
+from torch_side.experiments.builder import build_learner, recipe_dls
+from torch_side.experiments.recipes import RECIPES, get_recipe
 
 __all__ = ["show_batch", "lr_find", "sched_plot", "activations"]
 
@@ -52,7 +53,7 @@ def _common(p, out_help, subset=None):
 
 def _png(out):
     if Path(out).suffix.lower() != ".png":
-        raise ValueError(f"--out must name a .png file, got {out!r}")
+        raise UsageError(f"--out must name a .png file, got {out!r}")
     check_png(out)
     return Path(out)
 
@@ -65,9 +66,7 @@ def _learner(recipe, args, extra_cbs=()):
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    valid = None if args.subset is None else max(args.subset // 6, 100)
-    dls = fashion_dls(recipe.bs, device, subset=args.subset, valid_subset=valid, seed=args.seed,
-                      data_dir=args.data_dir, channels_last=True)
+    dls = recipe_dls(recipe.bs, device, subset=args.subset, seed=args.seed, data_dir=args.data_dir)
     learn, metrics, _ = build_learner(recipe, dls, device, progress=False, extra_cbs=extra_cbs)
     metrics.logger = None
     return learn
@@ -80,10 +79,10 @@ def _agg():
 
 # -- show-batch ---------------------------------------------------------------------------
 def _show_batch(args):
-    from torch_side.teaching import show_batch as show
+    from torch_side.learn.teaching import show_batch as show
     recipe, out = recipe_from_args(args), _png(args.out)
     if args.n <= 0:
-        raise ValueError(f"--n must be a positive integer, got {args.n}")
+        raise UsageError(f"--n must be a positive integer, got {args.n}")
     learn = _learner(recipe, args)
     _agg()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +110,7 @@ def _lr_find(args):
     learn.cbs = [cb for cb in learn.cbs if type(cb).__name__ != "NaNGuardCB"]
     lrs, losses = learn.lr_find(start_lr=args.start_lr, gamma=args.gamma)
     _agg()
-    from torch_side.callbacks import plot_lr_find, suggest_lr
+    from torch_side.learn.lr_find import plot_lr_find, suggest_lr
     out.parent.mkdir(parents=True, exist_ok=True)
     plot_lr_find(lrs, losses, path=out, title=f"lr_find: {recipe.name} ({recipe.model})")
     lr, _ = suggest_lr(lrs, losses)
@@ -128,13 +127,13 @@ def _lr_find_args(p):
 
 # -- sched-plot ---------------------------------------------------------------------------
 def _sched_plot(args):
-    from torch_side.teaching import sched_plot as plot, sched_values
+    from torch_side.learn.teaching import sched_plot as plot, sched_values
     recipe, out = recipe_from_args(args), _png(args.out)
     n = args.subset or 60000
     steps_per_epoch = -(-n // recipe.bs)
     total = recipe.epochs * steps_per_epoch
     if total > MAX_STEPS:
-        raise ValueError(f"{recipe.epochs} epochs x {steps_per_epoch} batches = {total} steps; at "
+        raise UsageError(f"{recipe.epochs} epochs x {steps_per_epoch} batches = {total} steps; at "
                          f"most {MAX_STEPS} can be plotted - use fewer --epochs or a larger --bs")
     cbs = sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
     ofn = opt_func(recipe.opt, wd=recipe.wd if recipe.opt == "adamw" else 0.)
@@ -143,7 +142,7 @@ def _sched_plot(args):
                             ofn, total, recipe.lr)
     else:
         if recipe.sched == "anneal" or recipe.opt == "adam-anneal":
-            raise ValueError("the automatic annealer reacts to the training itself (it reads "
+            raise UsageError("the automatic annealer reacts to the training itself (it reads "
                              "the gradients' averages), so it has no schedule to plot in advance")
         cb = cbs[0]
         vals = sched_values(cb.sched_factory, ofn, total, recipe.lr,
@@ -162,11 +161,11 @@ def _sched_plot_args(p):
 
 # -- activations --------------------------------------------------------------------------
 def _activations(args):
-    from torch_side.teaching import ActivationStats
+    from torch_side.learn.teaching import ActivationStats
     recipe = recipe_from_args(args)
     out = Path(args.out)
     if out.suffix:
-        raise ValueError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
+        raise UsageError(f"--out is a folder for three PNGs and stats.json, got {args.out!r}")
     check_out(args.out)
     stats = ActivationStats()
     learn = _learner(recipe, args, extra_cbs=[stats])
@@ -187,13 +186,13 @@ def _activations_args(p):
     _common(p, "folder for color_dim.png, dead.png, stats.png, stats.json", subset=6000)
 
 
-show_batch = SimpleNamespace(add_arguments=_show_batch_args, main=command_main("show-batch", _show_batch),
+show_batch = SimpleNamespace(add_arguments=_show_batch_args, run=_show_batch,
                              __doc__="Show one augmented training batch exactly as the model sees it.")
-lr_find = SimpleNamespace(add_arguments=_lr_find_args, main=command_main("lr-find", _lr_find),
+lr_find = SimpleNamespace(add_arguments=_lr_find_args, run=_lr_find,
                           __doc__="The lesson's learning-rate finder: loss against a growing lr.")
-sched_plot = SimpleNamespace(add_arguments=_sched_plot_args, main=command_main("sched-plot", _sched_plot),
+sched_plot = SimpleNamespace(add_arguments=_sched_plot_args, run=_sched_plot,
                              __doc__="lr and momentum per step of a recipe's schedule, before training.")
 activations = SimpleNamespace(add_arguments=_activations_args,
-                              main=command_main("activations", _activations),
+                              run=_activations,
                               __doc__="ActivationStats over the GeneralRelu layers: colour-dim "
                                       "histograms, dead-activation chart, means and stds.")

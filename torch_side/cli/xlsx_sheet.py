@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape
 
 from xlopt.core.cells import col_letters
 
+from torch_side.errors import UsageError
+
 __all__ = ["put_sheet"]
 
 _NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -118,8 +120,8 @@ def put_sheet(path, sheet, rows, chart=None, lock_timeout=None, new=False):
     try:
         zip_parts.update(path, lambda parts: _changes(parts, sheet, rows, chart), lock_timeout,
                          new=fresh if new else None)
-    except BadInput as e:
-        raise ValueError(str(e)) from None
+    except BadInput as e:  # one of xlopt's: as torch-side's, also a ValueError for callers
+        raise UsageError(str(e)) from None
 
 
 def _new_workbook(sheet):
@@ -137,7 +139,7 @@ def _changes(parts, sheet, rows, chart):
     names = set(parts)
     for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
         if part not in names:
-            raise ValueError(f"the workbook lacks {part}: not an .xlsx/.xlsm workbook")
+            raise UsageError(f"the workbook lacks {part}: not an .xlsx/.xlsm workbook")
     wb_xml = parts["xl/workbook.xml"].decode("utf-8")
     wb_rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     ct = parts["[Content_Types].xml"].decode("utf-8")

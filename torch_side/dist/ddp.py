@@ -22,10 +22,11 @@ import os
 import torch
 import torch.distributed as tdist
 
-from torch_side.callbacks import MetricsCB
-from torch_side.checkpoint import CheckpointCB
-from torch_side.data import DataLoaders
-from torch_side.learner import Callback
+from torch_side.errors import UsageError
+from torch_side.learn.callbacks import MetricsCB
+from torch_side.learn.checkpoint import CheckpointCB
+from torch_side.fashion.data import DataLoaders
+from torch_side.learn.learner import Callback
 
 __all__ = ["DDPError", "ENV", "add_arguments", "wanted", "setup", "Dist", "ShardLoader", "DDPCB"]
 
@@ -35,7 +36,7 @@ LAUNCH = "torchrun --nproc_per_node=K -m torch_side train ..."
 EXIT_ENV = "XLOPT_DDP_EXIT_AFTER_EPOCH"
 
 
-class DDPError(ValueError):
+class DDPError(UsageError):
     """A DDP launch that cannot work (no torchrun environment, a batch that does not split)."""
 
 
@@ -71,6 +72,9 @@ class Dist:
     def __init__(self, rank, world, local_rank, device):
         self.rank, self.world, self.local_rank, self.device = rank, world, local_rank, device
         self.is_main = rank == 0
+
+    def summary(self):
+        return {"processes": self.world, "sync_batchnorm": False}
 
     def shard(self, dls):
         return DataLoaders(ShardLoader(dls.train, self.rank, self.world), dls.valid)

@@ -22,6 +22,8 @@ from pathlib import Path
 from xlopt.core import signals
 from xlopt.core.atomic import write_text
 
+from torch_side.errors import UsageError
+
 __all__ = ["GridError", "TrialStore", "add_arguments", "check_args", "wanted", "run_grid",
            "spec_key", "DIE_ENV"]
 
@@ -31,7 +33,7 @@ EXTRA = 'pip install -e ".[dist]"'
 DIE_ENV = "XLOPT_GRID_DIE"
 
 
-class GridError(ValueError):
+class GridError(UsageError):
     """Bad --workers/--ray-address, Ray missing, or the cluster unreachable: one line, exit 2."""
 
 

@@ -15,10 +15,12 @@ import torch
 
 from xlopt.core import sheets
 
-from torch_side import optim, sched
-from torch_side.callbacks import BatchSchedCB, EpochSchedCB
+from torch_side import optim
+from torch_side.errors import UsageError
+from torch_side.learn.record import BatchSchedCB, EpochSchedCB
+from torch_side.optim import sched
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func", "sched_cbs",
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "ANNEAL_NEEDS", "opt_func", "opt_class", "sched_cbs",
            "source"]
 
 # compare name -> the sheet definition offering it, in sheet order
@@ -41,7 +43,7 @@ def source(name):
 
 def _check(name, known):
     if name not in known:
-        raise ValueError(f"unknown choice {name!r}; known: {', '.join(known)}")
+        raise UsageError(f"unknown choice {name!r}; known: {', '.join(known)}")
 
 
 def opt_func(name, wd=0.):
@@ -62,8 +64,15 @@ def _has_momentum(opt):
     return "betas" in opt.defaults or opt.defaults.get("momentum", 0) > 0
 
 
-# optimizers with squared-gradient averages (what the annealer reads)
-ANNEAL_NEEDS = tuple(n for n, s in _SHEETS.items() if "sqr_avg" in s.torch.seeds) + ("adamw",)
+def opt_class(name):
+    """The optimizer class ``name`` builds: ours (the sheet's TorchSpec.cls), or torch.optim.AdamW, MuonAdamW."""
+    _check(name, OPTIMIZERS)
+    return {"adamw": torch.optim.AdamW, "muon": optim.MuonAdamW}.get(name) or _OURS[name].func
+
+
+# optimizers with squared-gradient averages (what the annealer reads): the class says which
+# state that is (sqr_avg_key), the one source sched.AutoAnneal reads too
+ANNEAL_NEEDS = tuple(n for n in OPTIMIZERS if optim.sqr_avg_key_of(opt_class(n)) is not None)
 MIN_ONECYCLE_STEPS = 8  # fewer, and a 25 % warm-up phase has no length (0/0 in the schedule)
 
 
@@ -86,14 +95,14 @@ def sched_cbs(name, total_steps, max_lr, opt_name=None):
     _check(name, SCHEDULERS)
     if (name == "anneal" or annealed) and opt_name is not None \
             and opt_name not in ANNEAL_NEEDS:
-        raise ValueError(f"the automatic annealer reads squared-gradient averages, which "
+        raise UsageError(f"the automatic annealer reads squared-gradient averages, which "
                          f"{opt_name!r} does not keep; use one of {', '.join(ANNEAL_NEEDS)}")
     cbs = []
     if name == "cosine":
         cbs.append(BatchSchedCB(partial(sched.CosineAnnealing, T_max=total_steps)))
     elif name in ("onecycle", "onecycle-torch"):
         if total_steps < MIN_ONECYCLE_STEPS:
-            raise ValueError(f"a 1cycle schedule needs at least {MIN_ONECYCLE_STEPS} batches in "
+            raise UsageError(f"a 1cycle schedule needs at least {MIN_ONECYCLE_STEPS} batches in "
                              f"all, this run has {total_steps}; use more epochs, a larger "
                              "--subset or a smaller batch size")
         make = _onecycle if name == "onecycle" else _torch_onecycle

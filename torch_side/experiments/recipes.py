@@ -2,7 +2,8 @@
 
 A recipe is data (airbench's ``hyp`` idea, frozen): the model, epochs, peak learning rate,
 batch size, optimizer, schedule and augmentations. ``build_learner`` turns one into a
-Learner with the standard callbacks; ``train``, ``reproduce`` and ``bench`` all use it.
+Learner with the standard callbacks (`torch_side.experiments.builder`); ``train``, ``reproduce``,
+the teaching tools and ``bench`` all use it.
 
 Two kinds: ``lesson-*`` recipes carry the lesson's own settings, checked against course22p2's
 notebooks (13_resnet at 0eb1895, 14_augment at 03fac8a): bs 1024, AdamW with PyTorch's
@@ -16,40 +17,31 @@ found it worse, dropped the zero-init of each block's second BatchNorm; our mode
 fixed ones (``zero_bn=False``). The others are ours, tuned.
 """
 from dataclasses import dataclass, replace
-from functools import partial
 
-import torch
-import torch.nn.functional as F
+from torch_side.errors import UsageError
+from torch_side.experiments.choices import _DECOUPLED
 
-from torch_side.augment import batch_tfms
-from torch_side.callbacks import (BatchTransformCB, DeviceCB, MetricsCB, MixedPrecisionCB,
-                                  NaNGuardCB, ProgressCB, RecorderCB, accuracy)
-from torch_side.learner import Learner
-from torch_side.models import MODELS, get_model
-from torch_side.opt_choices import _DECOUPLED, opt_func, sched_cbs
-
-__all__ = ["Recipe", "RECIPES", "WD_OPTS", "get_recipe", "build_learner", "UnknownRecipeError",
-           "lesson_recipe"]
+__all__ = ["Recipe", "RECIPES", "WD_OPTS", "get_recipe", "UnknownRecipeError", "lesson_recipe"]
 
 
 WD_OPTS = ("adamw", *_DECOUPLED)  # the optimizers a recipe's (decoupled) weight decay reaches
 
 
-class UnknownRecipeError(ValueError):
+class UnknownRecipeError(UsageError):
     """The recipe name is not one of RECIPES."""
 
 
 @dataclass(frozen=True)
 class Recipe:
     name: str
-    model: str              # a key of torch_side.models.MODELS
+    model: str              # a key of torch_side.fashion.models.MODELS
     epochs: int
     lr: float               # peak learning rate of the schedule
     bs: int = 1024          # images per batch
-    opt: str = "adamw"      # a key of torch_side.opt_choices.OPTIMIZERS
-    sched: str = "onecycle"  # a key of torch_side.opt_choices.SCHEDULERS
+    opt: str = "adamw"      # a key of torch_side.experiments.choices.OPTIMIZERS
+    sched: str = "onecycle"  # a key of torch_side.experiments.choices.SCHEDULERS
     wd: float = 1e-2        # decoupled weight decay (AdamW)
-    augment: tuple = ()     # names for torch_side.augment.batch_tfms, training batches only
+    augment: tuple = ()     # names for torch_side.fashion.augment.batch_tfms, training batches only
     augment_mode: str = "item"  # "batch": one draw per batch (the lesson's), "item": per image
     crop_fill: float = None  # crop border: None the batch minimum (black), 0 the lesson's grey
     tta: bool = False       # also report flip test-time-augmentation accuracy
@@ -127,7 +119,7 @@ RECIPES = {r.name: r for r in [
     Recipe("ours-50ep", "wide-resnet", 50, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
            zero_bn=False, augment=_CF + ("erase",), tta=True, compare_to="lesson-erase-50ep",
            note="ours: as ours-20ep with RandErase for 50 epochs (aims at 95.5 %)"),
-    # the full-resolution ResNet-9 (torch_side.models.hires_resnet): 7x the wide ResNet's
+    # the full-resolution ResNet-9 (torch_side.fashion.models.hires_resnet): 7x the wide ResNet's
     # compute per image, so these two are GPU recipes (bench/gpu_table.sh)
     Recipe("hires-5ep", "hires-resnet", 5, 1e-2, bs=256, wd=0.1, label_smoothing=0.1,
            zero_bn=False, augment=("flip",), tta=True, compare_to="lesson-wide",
@@ -159,47 +151,3 @@ def get_recipe(name, **overrides):
         raise UnknownRecipeError(
             f"unknown recipe {name!r}; known recipes: {', '.join(RECIPES)}") from None
     return replace(r, **{k: v for k, v in overrides.items() if v is not None})
-
-
-def _recorder_fns(opt):
-    fns = {"lr": lambda cb: cb.pg["lr"], "loss": lambda cb: cb.learn.loss.detach()}
-    pg = opt.param_groups[0]
-    if "betas" in pg:
-        fns["mom"] = lambda cb: cb.pg["betas"][0]
-    elif "momentum" in pg:
-        fns["mom"] = lambda cb: cb.pg["momentum"]
-    return fns
-
-
-def build_learner(recipe, dls, device, model=None, progress=True, compile=False,
-                  extra_cbs=()):
-    """``(learner, metrics_cb, recorder_cb)`` for ``recipe`` on already-loaded ``dls``."""
-    if model is None:
-        kw = ({"zero_bn": recipe.zero_bn, "block_bn": recipe.block_bn}
-              if "resnet" in recipe.model else {})
-        if recipe.model not in MODELS:
-            raise ValueError(f"unknown model {recipe.model!r}; known: {', '.join(MODELS)}")
-        model = get_model(recipe.model, **kw)
-    if torch.device(device).type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
-    model = model.to(device).to(memory_format=torch.channels_last)
-    if compile:
-        model = torch.compile(model)
-    metrics = MetricsCB(accuracy)
-    cbs = [DeviceCB(device, channels_last=True), MixedPrecisionCB(), metrics,
-           NaNGuardCB(every=1 if torch.device(device).type == "cpu" else 16)]
-    if recipe.augment:
-        tfms = batch_tfms(recipe.augment, recipe.augment_mode, recipe.crop_fill)
-        cbs.append(BatchTransformCB(tfms))
-    total = recipe.epochs * len(dls.train)
-    cbs += sched_cbs(recipe.sched, total, recipe.lr, opt_name=recipe.opt)
-    if progress:
-        cbs.append(ProgressCB())
-    loss = partial(F.cross_entropy, label_smoothing=recipe.label_smoothing)
-    learn = Learner(model, dls, loss_func=loss, lr=recipe.lr, cbs=cbs + list(extra_cbs),
-                    opt_func=opt_func(recipe.opt, wd=recipe.wd if recipe.opt in WD_OPTS else 0.))
-    # The recorder needs to know which momentum-like field the optimizer has.
-    probe = learn.opt_func([torch.nn.Parameter(torch.zeros(1))], recipe.lr)
-    recorder = RecorderCB(**_recorder_fns(probe))
-    learn.cbs.append(recorder)
-    return learn, metrics, recorder

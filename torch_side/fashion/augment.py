@@ -15,6 +15,8 @@ clamped to its range, so the batch statistics are preserved.
 import torch
 from torch import nn
 
+from torch_side.errors import UsageError
+
 __all__ = ["random_crop", "random_flip", "rand_erase", "rand_copy", "RandomCrop",
            "RandomFlip", "RandErase", "RandCopy", "batch_tfms", "parse_augment", "AUGMENTS",
            "MODES", "LESSON_MODE"]
@@ -152,7 +154,7 @@ def parse_augment(text):
     names = tuple(n.strip() for n in text.split(",") if n.strip() and n.strip() != "none")
     unknown = [n for n in names if n not in _NAMED]
     if unknown:
-        raise ValueError(f"unknown augmentation {unknown[0]!r}; known: {', '.join(_NAMED)}, none")
+        raise UsageError(f"unknown augmentation {unknown[0]!r}; known: {', '.join(_NAMED)}, none")
     return names
 
 
@@ -164,8 +166,8 @@ def batch_tfms(names, mode="item", crop_fill=None):
     """
     unknown = [n for n in names if n not in _NAMED]
     if unknown:
-        raise ValueError(f"unknown augmentation {unknown}; known: {', '.join(_NAMED)}")
+        raise UsageError(f"unknown augmentation {unknown}; known: {', '.join(_NAMED)}")
     if mode not in MODES:
-        raise ValueError(f"unknown augmentation mode {mode!r}; known: {', '.join(MODES)}")
+        raise UsageError(f"unknown augmentation mode {mode!r}; known: {', '.join(MODES)}")
     kw = {"crop": {"fill": crop_fill}}
     return nn.Sequential(*[_NAMED[n](per_item=mode == "item", **kw.get(n, {})) for n in names])

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from torch_side.errors import DataError, DatasetMissingError, DeviceError
+
 __all__ = [
     "DatasetMissingError", "DatasetError", "MEAN", "STD", "DEBIAN_DIR", "DEBIAN_PACKAGE",
     "OFFICIAL_URL", "FILES", "find_dataset", "read_idx", "load_fashion_mnist",
-    "DeviceLoader", "DataLoaders", "fashion_dls", "per_item_dls", "resolve_device",
+    "DeviceLoader", "DataLoaders", "fashion_dls", "per_item_dls", "resolve_device", "test_size_for",
 ]
 
 MEAN, STD = 0.28, 0.35  # the lesson's xmean, xstd (measured: 0.2860 / 0.3530)
@@ -34,11 +36,7 @@ FILES = {
 N_CLASSES = 10
 
 
-class DatasetMissingError(FileNotFoundError):
-    """No copy of the four IDX files was found (and none could be downloaded)."""
-
-
-class DatasetError(ValueError):
+class DatasetError(DataError):
     """The files were found but their contents are not Fashion-MNIST's."""
 
 
@@ -155,7 +153,7 @@ def resolve_device(name):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but no CUDA GPU is available "
+        raise DeviceError("--device cuda was asked for but no CUDA GPU is available "
                            f"(torch {torch.__version__}, built "
                            f"{'with' if torch.version.cuda else 'without'} CUDA); "
                            "use --device cpu")
@@ -205,6 +203,14 @@ class DataLoaders:
 
     def __init__(self, train, valid):
         self.train, self.valid = train, valid
+
+
+def test_size_for(subset, test_size=None):
+    """The test images a run uses: ``test_size`` if given; with a training ``subset``, a sixth of it
+    and at least 100; else None, all 10,000. The one place this rule is written."""
+    if test_size:
+        return test_size
+    return None if subset is None else max(subset // 6, 100)
 
 
 def _take(x, y, n, seed):

@@ -10,6 +10,8 @@ from functools import partial
 import torch.nn.functional as F
 from torch import nn
 
+from torch_side.errors import UsageError
+
 __all__ = [
     "GeneralRelu", "act_gr", "conv", "ResBlock", "GlobalAvgPool", "init_weights",
     "conv_net", "deep_conv_net", "resnet", "wide_resnet", "resnet_gap_wide",
@@ -213,5 +215,5 @@ def get_model(name, **kwargs):
     try:
         factory = MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+        raise UsageError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
     return factory(**kwargs)

@@ -1,24 +1,19 @@
-"""Callbacks for :class:`torch_side.learner.Learner`; each one writes only the events it needs.
+"""Callbacks for :class:`torch_side.learn.learner.Learner`; each one writes only the events it needs.
 
 Lower ``order`` runs first: device placement before metrics, metrics before the progress bar
 that prints them, the learning-rate finder before the NaN guard (so it can stop quietly).
+Schedules and the recorder: `torch_side.learn.record`; captured predictions and TTA:
+`torch_side.learn.preds`; the learning-rate finder: `torch_side.learn.lr_find`.
 """
-import copy
-import math
 import sys
 import time
 
 import torch
 
-from torch_side.learner import (Callback, CancelEpochException, CancelFitException,
-                                NonFiniteLossError)
+from torch_side.learn.learner import Callback, NonFiniteLossError
 
-__all__ = [
-    "accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "BaseSchedCB",
-    "BatchSchedCB", "EpochSchedCB", "RecorderCB", "SingleBatchCB", "CapturePreds",
-    "NaNGuardCB", "BatchTransformCB", "LRFinderCB", "lr_find", "capture_preds", "HasLearnCB",
-    "smooth", "suggest_lr", "plot_lr_find",
-]
+__all__ = ["accuracy", "DeviceCB", "MixedPrecisionCB", "MetricsCB", "ProgressCB", "NaNGuardCB",
+           "BatchTransformCB", "HasLearnCB"]
 
 
 def accuracy(preds, targs):
@@ -220,117 +215,6 @@ class ProgressCB(Callback):
         plt.close(fig)
 
 
-class BaseSchedCB(Callback):
-    """Build the scheduler from a factory against ``learn.opt`` when the fit starts."""
-    order = 5
-
-    def __init__(self, sched_factory):
-        self.sched_factory = sched_factory
-
-    def before_fit(self, learn):
-        self.sched = self.sched_factory(learn.opt)
-
-    def _step(self, learn):
-        if learn.training:
-            self.sched.step()
-
-
-class BatchSchedCB(BaseSchedCB):
-    """Step the scheduler after every training batch (1cycle, per-batch cosine)."""
-
-    def after_batch(self, learn):
-        self._step(learn)
-
-
-class EpochSchedCB(BaseSchedCB):
-    """Step the scheduler after every training epoch (epoch cosine, automatic annealer)."""
-
-    def after_epoch(self, learn):
-        self._step(learn)
-
-
-class RecorderCB(Callback):
-    """Record named per-batch quantities: ``RecorderCB(lr=lambda cb: cb.pg['lr'])``.
-
-    A function gets the callback, which holds ``pg`` (the first param group) and ``learn``,
-    so ``loss=lambda cb: cb.learn.loss.detach()`` works too.
-    """
-    order = BaseSchedCB.order - 1  # read the value the batch used, before the scheduler steps
-
-    def __init__(self, **fns):
-        self.fns = fns
-
-    def before_fit(self, learn):
-        self.learn, self.recs = learn, {k: [] for k in self.fns}
-        self.pg = learn.opt.param_groups[0]
-
-    def after_batch(self, learn):
-        if not learn.training:
-            return
-        for k, fn in self.fns.items():
-            self.recs[k].append(fn(self))
-
-    def values(self, k):
-        """Recorded values of ``k`` as floats (tensors are kept until now to avoid syncs)."""
-        return [float(v) for v in self.recs[k]]
-
-    @property
-    def df(self):
-        import pandas as pd
-        return pd.DataFrame({k: self.values(k) for k in self.recs})
-
-    def plot(self, path=None):
-        import matplotlib.pyplot as plt
-        fig, axs = plt.subplots(1, len(self.recs), figsize=(4 * len(self.recs), 3), squeeze=False)
-        for ax, k in zip(axs[0], self.recs):
-            ax.plot(self.values(k))
-            ax.set_title(k)
-            ax.set_xlabel("batch")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-            plt.close(fig)
-        return fig
-
-
-class SingleBatchCB(Callback):
-    """Stop after the first batch: for shapes, summaries and smoke tests."""
-    order = 1
-
-    def after_batch(self, learn):
-        raise CancelFitException()
-
-
-class CapturePreds(Callback):
-    """Keep every batch's inputs, predictions and targets (on the CPU) for TTA and ensembles."""
-    order = 10
-
-    def __init__(self, inputs=False):
-        self.inputs = inputs
-
-    def before_fit(self, learn):
-        self.all_inps, self.all_preds, self.all_targs = [], [], []
-
-    def after_batch(self, learn):
-        if self.inputs:
-            self.all_inps.append(learn.batch[0].detach().float().cpu())
-        self.all_preds.append(learn.preds.detach().float().cpu())
-        self.all_targs.append(learn.batch[1].detach().cpu())
-
-    def after_fit(self, learn):
-        self.all_preds = torch.cat(self.all_preds) if self.all_preds else torch.empty(0)
-        self.all_targs = torch.cat(self.all_targs) if self.all_targs else torch.empty(0)
-        if self.inputs and self.all_inps:
-            self.all_inps = torch.cat(self.all_inps)
-
-
-def capture_preds(learn, cbs=None, inputs=False):
-    """Run one validation pass and return ``(preds, targets[, inputs])``."""
-    cp = CapturePreds(inputs=inputs)
-    learn.fit(1, train=False, cbs=[cp] + list(cbs or []))
-    res = (cp.all_preds, cp.all_targs)
-    return res + (cp.all_inps,) if inputs else res
-
 
 class NaNGuardCB(Callback):
     """Stop the fit with a clear message when the loss stops being finite.
@@ -383,102 +267,3 @@ class BatchTransformCB(Callback):
             xb, *rest = learn.batch
             learn.batch = (self.tfm(xb), *rest)
 
-
-class LRFinderCB(Callback):
-    """Grow the lr by ``gamma`` each batch; stop once the loss exceeds ``max_mult`` x its min."""
-    order = NaNGuardCB.order - 1
-
-    def __init__(self, gamma=1.3, max_mult=3):
-        self.gamma, self.max_mult = gamma, max_mult
-
-    def before_fit(self, learn):
-        self.sched = torch.optim.lr_scheduler.ExponentialLR(learn.opt, self.gamma)
-        self.lrs, self.losses, self.min = [], [], math.inf
-
-    def after_loss(self, learn):
-        if learn.training and not bool(torch.isfinite(learn.loss.detach())):
-            raise CancelFitException()
-
-    def after_batch(self, learn):
-        if not learn.training:
-            raise CancelEpochException()
-        self.lrs.append(learn.opt.param_groups[0]["lr"])
-        loss = learn.loss.item()
-        self.losses.append(loss)
-        self.min = min(self.min, loss)
-        if loss > self.max_mult * self.min:
-            raise CancelFitException()
-        self.sched.step()
-
-    def suggestion(self):
-        """``(lr, smoothed loss there)``: a tenth of the lr where the smoothed loss is lowest
-        (the lesson's rule of thumb), or None before any batch."""
-        return suggest_lr(self.lrs, self.losses)
-
-    def plot(self, path=None, title="lr_find"):
-        """Raw and smoothed loss against the lr (log scale), the suggestion marked."""
-        return plot_lr_find(self.lrs, self.losses, path=path, title=title)
-
-
-def smooth(values, beta=0.9):
-    """Exponential moving average with Adam's bias correction, so it starts at the data."""
-    out, avg = [], 0.
-    for i, v in enumerate(values):
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta ** (i + 1)))
-    return out
-
-
-def suggest_lr(lrs, losses, beta=0.9):
-    """The lesson's rule of thumb on the smoothed curve: a tenth of the lr at its minimum.
-    Returns ``(lr, smoothed loss at the nearest recorded lr)``, or None without data."""
-    if not lrs:
-        return None
-    sm = smooth(losses, beta)
-    i = min(range(len(sm)), key=sm.__getitem__)
-    lr = lrs[i] / 10
-    j = min(range(len(lrs)), key=lambda k: abs(math.log(lrs[k]) - math.log(lr)))
-    return lr, sm[j]
-
-
-def plot_lr_find(lrs, losses, path=None, title="lr_find"):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(lrs, losses, color="0.75", lw=0.8, label="loss per batch")
-    sm = smooth(losses)
-    ax.plot(lrs, sm, color="C0", lw=1.6, label="smoothed")
-    sug = suggest_lr(lrs, losses)
-    if sug is not None:
-        lr, loss = sug
-        i = min(range(len(sm)), key=sm.__getitem__)
-        ax.plot([lrs[i]], [sm[i]], "v", color="C3", label=f"lowest smoothed loss, lr {lrs[i]:.2g}")
-        ax.plot([lr], [loss], "o", color="C2", ms=8, label=f"suggestion: a tenth, lr {lr:.2g}")
-        ax.axvline(lr, color="C2", ls="--", lw=0.8)
-        lo, hi = min(min(sm), min(losses)), max(sm[: i + 1])
-        ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), max(hi, sm[0]) + 0.3 * (hi - lo + 1e-9))
-    ax.set(xscale="log", xlabel="learning rate (log scale)", ylabel="training loss", title=title)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path)
-        plt.close(fig)
-    return fig
-
-
-def lr_find(learn, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,
-            restore=True):
-    """The lesson's learning-rate finder; returns ``(lrs, losses)``.
-
-    With ``restore=True`` the model's weights are put back afterwards, so a finder run
-    does not leave a half-trained model behind.
-    """
-    state = copy.deepcopy(learn.model.state_dict()) if restore else None
-    cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
-    try:
-        learn.fit(max_epochs, lr=start_lr, cbs=[cb])
-    finally:
-        if state is not None:
-            learn.model.load_state_dict(state)
-    if plot:
-        cb.plot()
-    return cb.lrs, cb.losses

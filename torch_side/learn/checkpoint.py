@@ -15,16 +15,13 @@ import torch
 
 from xlopt.core.atomic import replacing
 
-from torch_side.callbacks import MetricsCB
-from torch_side.learner import Callback
+from torch_side.errors import CheckpointError
+from torch_side.learn.callbacks import MetricsCB
+from torch_side.learn.learner import Callback
 
 __all__ = ["CheckpointError", "CheckpointCB", "save_atomic", "load_checkpoint", "FORMAT"]
 
 FORMAT = "torch-side-checkpoint-1"
-
-
-class CheckpointError(ValueError):
-    """The checkpoint cannot be resumed by this run (other model, schedule or format)."""
 
 
 def save_atomic(obj, path):

@@ -3,12 +3,16 @@
 Why this shape (course22p2 ``miniai/learner.py``): the loop itself stays on one screen and
 everything optional (devices, metrics, schedules, progress bars, checkpoints) is a small
 callback that implements only the 1-3 events it needs.  Control flow uses exceptions, so a
-callback can cancel a batch, an epoch or the whole fit by raising.
+callback can cancel a batch, an epoch or the whole fit by raising. The lesson's tools are patched
+on as methods by their own modules (``lr_find`` by `torch_side.learn.lr_find`, ``summary`` by
+`torch_side.learn.summary`; importing `torch_side.learn` loads both), so this module imports none.
 """
 from operator import attrgetter
 
 import torch
 import torch.nn.functional as F
+
+from torch_side.errors import DivergedError
 
 __all__ = [
     "CancelFitException", "CancelEpochException", "CancelBatchException",
@@ -28,8 +32,8 @@ class CancelBatchException(Exception):
     """Raised by a callback to skip the rest of the current batch."""
 
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the message names the epoch and batch."""
+class NonFiniteLossError(DivergedError):
+    """The loss became NaN or infinite; the message names the epoch and batch (exit 3)."""
 
 
 class Callback:
@@ -150,19 +154,6 @@ class Learner:
 
     def callback(self, method_nm):
         run_cbs(self.cbs, method_nm, self)
-
-    # -- the lesson's tools as methods (miniai patches them on with fastcore) ---------------
-    def lr_find(self, start_lr=1e-5, gamma=1.3, max_mult=3, max_epochs=10, plot=False,
-                restore=True):
-        """The learning-rate finder (:func:`torch_side.callbacks.lr_find`): ``(lrs, losses)``."""
-        from torch_side.callbacks import lr_find
-        return lr_find(self, start_lr=start_lr, gamma=gamma, max_mult=max_mult,
-                       max_epochs=max_epochs, plot=plot, restore=restore)
-
-    def summary(self, xb=None, print_table=True):
-        """The lesson's per-layer table (:func:`torch_side.summary.summary`) as a DataFrame."""
-        from torch_side.summary import summary
-        return summary(self, xb=xb, print_table=print_table)
 
 
 class TrainLearner(Learner):

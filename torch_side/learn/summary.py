@@ -7,6 +7,8 @@ kept as is so the table can be compared with the lesson's.
 """
 import torch
 
+from torch_side.learn.learner import Learner
+
 __all__ = ["summary", "param_count"]
 
 
@@ -71,3 +73,11 @@ def format_summary(df):
     lines.append(f"Tot params: {df.attrs['total_params']:,}; "
                  f"MFLOPS: {df.attrs['total_mflops']:.1f}")
     return "\n".join(lines)
+
+
+def _summary_method(self, xb=None, print_table=True):
+    """The lesson's per-layer table (:func:`torch_side.learn.summary.summary`) as a DataFrame."""
+    return summary(self, xb=xb, print_table=print_table)
+
+
+Learner.summary = _summary_method

@@ -16,9 +16,10 @@ import math
 
 import torch
 
-from torch_side.callbacks import HasLearnCB
-from torch_side.learner import CancelFitException, Callback
-from torch_side.models import GeneralRelu
+from torch_side.errors import UsageError
+from torch_side.learn.callbacks import HasLearnCB
+from torch_side.learn.learner import CancelFitException, Callback
+from torch_side.fashion.models import GeneralRelu
 
 __all__ = ["ActivationStats", "show_batch", "sched_values", "sched_plot", "BatchGrabCB", "layer_label"]
 
@@ -50,7 +51,7 @@ class ActivationStats(HasLearnCB):
         super().before_fit(learn)
         mods = [(n, m) for n, m in learn.model.named_modules() if self.select(m)]
         if not mods:
-            raise ValueError("ActivationStats found no layer to watch (no GeneralRelu in the model)")
+            raise UsageError("ActivationStats found no layer to watch (no GeneralRelu in the model)")
         self.names = [n for n, _ in mods]
         self.labels = [layer_label(learn.model, n) for n in self.names]
         self.means, self.stds, self.hists = ([[] for _ in mods] for _ in range(3))

@@ -31,7 +31,7 @@ import torch
 
 from xlopt.core.expr import E, sym
 
-__all__ = ["sym", "evaluate", "plan"]
+__all__ = ["sym", "evaluate", "plan"]  # the fused path: torch_side.optim.fused
 
 
 def plan(outputs):
@@ -293,64 +293,6 @@ def evaluate(outputs, env, fma=True, exact_sqrt=None):
     tensors are overwritten with the node's value (after every output has been computed); with
     ``target=None`` the value is returned (a fresh list, never an alias of an input). Returns the
     list of values of the ``target=None`` outputs, in order. ``exact_sqrt``: a function applied to
-    each CPU float64 tensor instead of ``torch._foreach_sqrt`` (see ``optim.exact_sqrt``).
+    each CPU float64 tensor instead of ``torch._foreach_sqrt`` (see `torch_side.optim.numerics.exact_sqrt`).
     """
     return _Graph(outputs).run(env, fma, exact_sqrt)
-
-
-# --- the fused path: the same graph printed once as Python source, for torch.compile --------------
-_OPS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
-_KERNELS = {}  # source -> compiled function
-
-
-def printed(outputs, inputs):
-    """``outputs`` ([(node, target)]) as the body of ``step(ps, gs, states, c)``, over one parameter
-    at a time, with every number of the graph read from ``c`` (so the next step, whose numbers
-    differ, runs the same source). Returns (source, numbers). Every node that is not a number is
-    tensor-valued (numbers fold before they meet a symbol), so the operations print as tensor ones."""
-    consts, lines, names = [], [], {}
-
-    def emit(n):
-        if id(n) in names:
-            return names[id(n)]
-        if n.op == "num":
-            consts.append(n.args[0])
-            return f"c[{len(consts) - 1}]"
-        if n.op == "sym":
-            s = {"p": "p", "g": "g"}.get(n.args[0]) or f"st[{n.args[0]!r}][i]"
-        elif n.op in ("sqrt", "sign"):
-            s = f"{emit(n.args[0])}.{n.op}()"
-        elif n.op == "sq":
-            a = emit(n.args[0])
-            s = f"{a} * {a}"
-        elif n.op in _OPS:
-            s = f"{emit(n.args[0])} {_OPS[n.op]} {emit(n.args[1])}"
-        else:
-            raise TypeError(f"the fused path has no operation {n.op!r} (in {n!r})")
-        names[id(n)] = f"t{len(names)}"
-        lines.append(f"        {names[id(n)]} = {s}")
-        return names[id(n)]
-    outs = [(emit(node) + (".clone()" if node.op == "sym" else ""), target) for node, target in outputs]
-    emit = None  # noqa: F841  (breaks the closure's reference cycle: no garbage for the GC each step)
-    body = ["def step(ps, gs, st, c, maximize):", "    made = []", "    for i in range(len(ps)):",
-            "        p, g = ps[i], gs[i]", "        if maximize:", "            g = -g", *lines, "        new = {}"]
-    for name, target in outs:
-        if target == "p":
-            body.append(f"        p.copy_({name})")
-        elif target in inputs:
-            body.append(f"        st[{target!r}][i].copy_({name})")
-        else:
-            body.append(f"        new[{target!r}] = {name}")
-    body += ["        made.append(new)", "    return made"]
-    return "\n".join(body) + "\n", consts
-
-
-def compiled(source):
-    """The step function of ``source``, compiled once by torch.compile (Inductor): dynamic shapes, so
-    one kernel serves tensors of every size (and is compiled by the C++ compiler once)."""
-    fn = _KERNELS.get(source)
-    if fn is None:
-        scope = {}
-        exec(compile(source, "<torch_side fused step>", "exec"), scope)  # noqa: S102  (our own printed graph)
-        fn = _KERNELS[source] = torch.compile(scope["step"], dynamic=True)
-    return fn

@@ -23,9 +23,10 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from xlopt.core import rules
 
-from torch_side.optim import exact_sqrt
+from torch_side.optim.base import sqr_avg_key_of
+from torch_side.optim.numerics import exact_sqrt
 
-__all__ = ["CosineAnnealing", "OneCycle", "AutoAnneal", "grad2_size", "SQR_AVG_KEYS"]
+__all__ = ["CosineAnnealing", "OneCycle", "AutoAnneal", "grad2_size", "sqr_avgs"]
 
 
 def _per_group(name, opt, value):
@@ -195,7 +196,6 @@ class OneCycle(LRScheduler):
 
 
 # --- adam_ann's annealer, generalised -------------------------------------------------------------
-SQR_AVG_KEYS = ("exp_avg_sq", "square_avg")  # Adam/AdamW, RMSprop: ours and torch.optim's alike
 
 
 def grad2_size(sq_avgs):
@@ -210,22 +210,19 @@ def grad2_size(sq_avgs):
         s = exact_sqrt(v.detach()).sum()
         total = s if total is None else total + s
     if total is None:
-        raise ValueError("the optimizer keeps no squared-gradient averages yet "
-                         f"(looked for state {', '.join(SQR_AVG_KEYS)}): step it first, or use Adam/RMSProp")
+        raise ValueError("the optimizer keeps no squared-gradient averages yet: step it first, or use "
+                         "one whose class names a sqr_avg_key (Adam, AdamW, RMSprop, ScheduleFreeAdamW)")
     return total.item()
 
 
 def sqr_avgs(opt):
-    """The optimizer's squared-gradient averages, parameter by parameter in group order."""
-    out = []
-    for group in opt.param_groups:
-        for p in group["params"]:
-            st = opt.state.get(p, {})
-            for k in SQR_AVG_KEYS:
-                if k in st:
-                    out.append(st[k])
-                    break
-    return out
+    """The optimizer's squared-gradient averages, parameter by parameter in group order: the state
+    its class names (``sqr_avg_key``, ours or torch.optim's twin's), none for any other optimizer."""
+    key = sqr_avg_key_of(opt)
+    if key is None:
+        return []
+    return [opt.state[p][key] for group in opt.param_groups for p in group["params"]
+            if key in opt.state.get(p, {})]
 
 
 class AutoAnneal(LRScheduler):
