@@ -110,7 +110,3 @@ def main(argv=None) -> int:
         return command_main(args.command, getattr(mod, "run", None) or mod.main)(args)
     # Ctrl-C, SIGTERM or SIGHUP at any moment, start-up (importing torch) included: one line
     return guarded(lambda: "torch-side" + (f" {command[0]}" if command else ""), body)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
