@@ -95,7 +95,7 @@ def write_sheet(path, df, sheet="compare", title=None, lock_timeout=None):
     """Add (or replace) ``sheet`` in the workbook at ``path``, keeping every other part as is.
 
     The sheet holds an accuracy grid (optimizer x schedule) with a bar chart, and the full
-    result table below it (see torch_side/xlsx_sheet.py for how the file is written).
+    result table below it (see torch_side/cli/xlsx_sheet.py for how the file is written).
     """
     from torch_side.cli.xlsx_sheet import put_sheet
     path = Path(path)

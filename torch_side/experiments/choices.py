@@ -2,7 +2,7 @@
 
 The lesson's optimizers are the sheets' own: each sheet definition's TorchSpec names its class and
 the name it is offered under (``compare``), and a sheet with a per-epoch hook (adam_ann) adds the
-automatic annealer. Schedules are torch_side/sched.py; AdamW and the constant schedule are
+automatic annealer. Schedules are torch_side/optim/sched.py; AdamW and the constant schedule are
 PyTorch's own. Each definition's TorchSpec also spells out the settings
 these comparisons were tuned with (``compare_kwargs``) where they differ from PyTorch's defaults:
 Adam's betas (0.9, 0.99) with decoupled weight decay, RMSprop's alpha 0.9; a 1cycle warm-up of

@@ -34,7 +34,7 @@ def save_atomic(obj, path):
         try:
             with open(tmp, "wb") as f:
                 f.write(buf.getbuffer())
-        except OSError as e:  # a full disk: one message naming the checkpoint (torch_side/cli.py)
+        except OSError as e:  # a full disk: one message naming the checkpoint (torch_side.cli.command_main)
             raise OSError(e.errno, e.strerror, str(path)) from None
 
 
