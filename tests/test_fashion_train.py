@@ -178,14 +178,14 @@ def test_epoch_table_when_piped(tmp_path):
 
 
 def test_wd_label_smoothing_threads_and_test_size(tmp_path, monkeypatch):
-    from torch_side.cli import train as cmd_train
+    from torch_side.experiments import train as steps
     seen = {}
-    real = cmd_train.build_learner
+    real = steps.build_learner
 
     def spy(recipe, *a, **k):
         seen["recipe"] = recipe
         return real(recipe, *a, **k)
-    monkeypatch.setattr(cmd_train, "build_learner", spy)
+    monkeypatch.setattr(steps, "build_learner", spy)
     threads = torch.get_num_threads()
     try:
         assert _train(tmp_path, "--recipe", "tiny", "--subset", "600", "--epochs", "1", "--wd", "0.05",

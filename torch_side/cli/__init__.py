@@ -50,7 +50,7 @@ def command_main(name, run):
     def main(args):
         try:
             with console.guarded_stdout():
-                code = run(args) if callable(run) else run.run(args)
+                code = run(args)  # an exit status, or what the command made (train's summary): 0
                 code = code if isinstance(code, int) and not isinstance(code, bool) else 0
                 console.flush_stdout()
             return code
