@@ -4,7 +4,7 @@
   python bench/optim_speed.py --steps 100 --repeats 7
   python bench/optim_speed.py --device cuda         # the same contenders on a GPU
 
-Every contender steps the same 1.23 M parameters (torch_side.models.resnet, 63 tensors) with the
+Every contender steps the same 1.23 M parameters (torch_side.fashion.models.resnet, 63 tensors) with the
 same fixed gradients. The contenders are timed in interleaved rounds of ``--steps`` steps and each
 keeps its fastest round, because a shared machine's other load only ever slows a run down; only
 ratios from one such run mean anything. Three paths, each against torch.optim's same path:
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from torch_side import optim  # noqa: E402
-from torch_side.models import resnet  # noqa: E402
+from torch_side.fashion.models import resnet  # noqa: E402
 
 TARGETS = {"default": 1.1, "foreach": 1.05, "fused": 1.2}
 FAMILIES = {  # name -> (ours, torch's, keywords); torch's None: no torch twin with that path

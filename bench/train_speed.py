@@ -23,11 +23,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from torch_side.callbacks import Callback, DeviceCB, MixedPrecisionCB  # noqa: E402
-from torch_side.data import fashion_dls, per_item_dls, resolve_device  # noqa: E402
-from torch_side.learner import Learner  # noqa: E402
-from torch_side.recipes import build_learner, get_recipe  # noqa: E402
-from torch_side.tta import accuracy_of, tta_preds  # noqa: E402
+from torch_side.learn.learner import Callback  # noqa: E402
+from torch_side.fashion.data import fashion_dls, per_item_dls, resolve_device, test_size_for  # noqa: E402
+from torch_side.experiments.builder import build_learner, evaluator  # noqa: E402
+from torch_side.experiments.recipes import get_recipe  # noqa: E402
+from torch_side.learn.preds import accuracy_of, tta_preds  # noqa: E402
 
 TARGETS = {  # from the issues: GPU accuracy by recipe, GPU epoch time (issue 24), CPU ratio
     "hires-5ep": 0.94, "ours-5ep": 0.94, "hires-20ep": 0.95, "ours-20ep": 0.95,
@@ -108,7 +108,7 @@ def main(argv=None):
     epochs = args.epochs or (2 if cpu else None)
     subset = args.subset if args.subset is not None else (4000 if cpu else None)
     recipe = get_recipe(args.recipe, epochs=epochs, bs=args.bs)
-    valid_subset = None if subset is None else max(subset // 6, 100)
+    valid_subset = test_size_for(subset)
     torch.set_float32_matmul_precision("high")
     mk_ours = lambda: fashion_dls(recipe.bs, device, subset=subset,  # noqa: E731
                                   valid_subset=valid_subset, seed=args.seed, channels_last=True)
@@ -145,8 +145,7 @@ def main(argv=None):
     }
     if recipe.tta:
         learn = ours[-1]["learn"]
-        ev = Learner(learn.model, learn.dls, opt_func=None,
-                     cbs=[DeviceCB(device, channels_last=True), MixedPrecisionCB()])
+        ev = evaluator(learn.model, learn.dls, device)
         res["tta_accuracy"] = round(accuracy_of(*tta_preds(ev)), 4)
     if compare:
         ispe = best(items)

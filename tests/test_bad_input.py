@@ -54,8 +54,8 @@ def _out_file(d):
 
 def _checkpoint(d, **change):
     """run/checkpoint.pt as resnet-5ep saves it, but made with `change` (another optimizer, schedule)."""
-    from torch_side.checkpoint import FORMAT, save_atomic
-    from torch_side.recipes import get_recipe
+    from torch_side.learn.checkpoint import FORMAT, save_atomic
+    from torch_side.experiments.recipes import get_recipe
     r = get_recipe("resnet-5ep")
     config = dict({"opt": r.opt, "sched": r.sched, "lr": r.lr, "bs": r.bs}, **change)
     (d / "run").mkdir()
@@ -133,8 +133,8 @@ def _full_checkpoint(d, drop=None, **change):
     """run/checkpoint.pt with every field CheckpointCB writes, less `drop`, with `change` applied."""
     import torch
 
-    from torch_side.checkpoint import FORMAT, save_atomic
-    from torch_side.recipes import get_recipe
+    from torch_side.learn.checkpoint import FORMAT, save_atomic
+    from torch_side.experiments.recipes import get_recipe
     r = get_recipe("resnet-5ep")
     config = {"opt": r.opt, "sched": r.sched, "lr": r.lr, "bs": r.bs}
     ckpt = {"format": FORMAT, "model_name": r.model, "recipe": r.name, "config": config, "epoch": 0,
@@ -424,7 +424,7 @@ def test_a_library_valueerror_in_torch_side_is_a_bug(monkeypatch, capsys):
     pytest.importorskip("torch")
     import numpy as np
 
-    from torch_side.cmd_errors import command_main
+    from torch_side.cli import command_main
     with pytest.raises(ValueError):
         command_main("train", lambda args: np.reshape(np.arange(3), (2, 2)))(None)
     assert command_main("train", lambda args: _raise_ours())(None) == 2
@@ -434,6 +434,6 @@ def test_a_library_valueerror_in_torch_side_is_a_bug(monkeypatch, capsys):
 def _raise_ours():
     from types import SimpleNamespace
 
-    from torch_side.cmd_train import recipe_from_args
+    from torch_side.cli.train import recipe_from_args
     recipe_from_args(SimpleNamespace(recipe="resnet-5ep", epochs=None, bs=0, subset=None, lr=None, opt=None,
                                      sched=None))

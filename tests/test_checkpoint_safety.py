@@ -8,7 +8,7 @@ import pickle
 import torch
 
 from torch_side import cli
-from torch_side.checkpoint import CheckpointError, FORMAT, load_checkpoint, save_atomic
+from torch_side.learn.checkpoint import CheckpointError, FORMAT, load_checkpoint, save_atomic
 
 
 class Payload:
@@ -56,7 +56,7 @@ def test_resume_from_a_crafted_checkpoint_exits_2_and_runs_nothing(tmp_path, cap
 
 def test_a_plain_checkpoint_round_trips_with_weights_only(tmp_path):
     import numpy as np
-    from torch_side.checkpoint import _plain
+    from torch_side.learn.checkpoint import _plain
     obj = {"format": FORMAT, "model_name": "m", "model": {"w": torch.ones(2)}, "opt": {"lr": 0.1, "betas": (0.9, 0.99)},
            "history": _plain([{"loss": np.float64(0.5), "epoch": np.int64(1)}]), "torch_rng": torch.get_rng_state()}
     save_atomic(obj, tmp_path / "c.pt")

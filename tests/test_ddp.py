@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 import torch
 
-from torch_side import cli, data as D, ddp
+from torch_side import cli
+from torch_side.fashion import data as D
+from torch_side.dist import ddp
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
                                 reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
@@ -98,7 +100,7 @@ EPOCHS = 10                                    # 200 steps
 
 
 def _small_resnet():
-    from torch_side.models import resnet
+    from torch_side.fashion.models import resnet
     torch.manual_seed(0)
     return resnet(nfs=(4, 8, 16, 32, 64, 128))  # the lesson's ResNet with BatchNorm, thinner
 
@@ -108,7 +110,7 @@ def _opt(params, lr):
 
 
 def _ddp_rank(rank, world, port, out):
-    from torch_side.learner import Learner
+    from torch_side.learn.learner import Learner
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world)

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from torch_side import cli, data as D
-from torch_side.dist_grid import DIE_ENV
+from torch_side import cli
+from torch_side.fashion import data as D
+from torch_side.dist.grid import DIE_ENV
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
                                 reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
@@ -144,7 +145,7 @@ def test_reproduce_with_two_workers_gives_the_sequential_rows(tmp_path, capsys):
 
 
 def test_trial_store_keys_results_by_their_whole_spec(tmp_path):
-    from torch_side.dist_grid import TrialStore
+    from torch_side.dist.grid import TrialStore
     store = TrialStore(tmp_path / "trials")
     spec = {"opt": "adam", "sched": "cosine", "lr": 0.01, "epochs": 1, "data_dir": None}
     assert store.get(spec, "adam/cosine") is None

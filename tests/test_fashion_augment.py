@@ -6,11 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torch_side.augment import (batch_tfms, rand_copy, rand_erase, random_crop, random_flip)
-from torch_side.callbacks import DeviceCB, capture_preds
-from torch_side.data import DataLoaders, fashion_dls
-from torch_side.learner import Learner
-from torch_side.tta import FlipCB, average_preds, ensemble_preds, tta_preds
+from torch_side.fashion.augment import (batch_tfms, rand_copy, rand_erase, random_crop, random_flip)
+from torch_side.learn.callbacks import DeviceCB
+from torch_side.learn.preds import capture_preds
+from torch_side.fashion.data import DataLoaders, fashion_dls
+from torch_side.learn.learner import Learner
+from torch_side.learn.preds import FlipCB, average_preds, ensemble_preds, tta_preds
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 
-from torch_side import data as D
+from torch_side.fashion import data as D
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
                                 reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")

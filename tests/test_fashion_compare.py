@@ -6,8 +6,10 @@ import zipfile
 
 import pandas as pd
 
-from torch_side import cli, data as D
-from torch_side.cmd_compare import COLUMNS, write_sheet
+from torch_side import cli
+from torch_side.fashion import data as D
+from torch_side.cli.compare_report import write_sheet
+from torch_side.experiments.compare import COLUMNS
 
 openpyxl = pytest.importorskip("openpyxl")
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
@@ -111,7 +113,7 @@ def test_bad_input_messages(tmp_path, capsys):
 
 def test_seeds_tuning_and_target_on_a_tiny_subset(tmp_path, capsys):
     """The fair protocol end to end: 2 seeds, 3 lr trials per cell on a held-out split, a target."""
-    from torch_side.cmd_compare import SUMMARY_COLUMNS, tune_grid
+    from torch_side.experiments.compare import SUMMARY_COLUMNS, tune_grid
     out = tmp_path / "out"
     rc = cli.main(["compare", "--opts", "sgd,adam", "--scheds", "constant", "--subset", "600",
                    "--bs", "50", "--epochs", "1", "--device", "cpu", "--no-progress", "--seeds", "2",
@@ -148,7 +150,7 @@ def test_seeds_tuning_and_target_on_a_tiny_subset(tmp_path, capsys):
 
 def test_tuning_split_is_held_out_of_the_training_images():
     import torch
-    from torch_side.cmd_compare import _dls
+    from torch_side.experiments.compare import _dls
     spec = {"subset": 600, "test_size": None, "bs": 50, "data_seed": 42, "data_dir": None,
             "seed": 42}
     test = _dls(spec, torch.device("cpu"))
@@ -177,7 +179,7 @@ def test_protocol_bad_input_is_one_line(tmp_path, capsys, extra, message):
 def test_compare_plot_tells_overlapping_curves_apart(tmp_path):
     import matplotlib.pyplot as plt
 
-    from torch_side.cmd_compare import plot
+    from torch_side.cli.compare_report import plot
     same = [2.3 - 0.01 * i for i in range(50)]
     saved = {}
     orig = plt.Figure.savefig
@@ -193,7 +195,7 @@ def test_compare_plot_tells_overlapping_curves_apart(tmp_path):
 
 
 def test_tune_grid_is_the_same_log_grid_for_every_cell():
-    from torch_side.cmd_compare import LR_RANGE, WD_RANGE, tune_grid
+    from torch_side.experiments.compare import LR_RANGE, WD_RANGE, tune_grid
     assert tune_grid("lr", 5) == [(1e-4, None), (1e-3, None), (1e-2, None), (1e-1, None), (1.0, None)]
     pts = tune_grid("lr,wd", 4)
     assert len(pts) == 4 and pts == tune_grid("lr,wd", 4)  # fixed: every cell gets these points

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torch_side.models import LESSON_PARAMS, MODELS, ResBlock, get_model, resnet
-from torch_side.summary import param_count, summary
+from torch_side.fashion.models import LESSON_PARAMS, MODELS, ResBlock, get_model, resnet
+from torch_side.learn.summary import param_count, summary
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -55,7 +55,7 @@ def test_unknown_model_is_named():
 
 
 def test_one_training_step_on_a_real_subset_reduces_the_loss():
-    from torch_side.data import fashion_dls
+    from torch_side.fashion.data import fashion_dls
     torch.manual_seed(0)
     dls = fashion_dls(bs=256, subset=256, valid_subset=100, seed=0)
     xb, yb = next(iter(dls.train))
@@ -73,8 +73,9 @@ def test_one_training_step_on_a_real_subset_reduces_the_loss():
 
 
 def test_zero_bn_switch_reaches_the_recipe():
-    from torch_side.data import DataLoaders
-    from torch_side.recipes import build_learner, get_recipe
+    from torch_side.fashion.data import DataLoaders
+    from torch_side.experiments.builder import build_learner
+    from torch_side.experiments.recipes import get_recipe
     dls = DataLoaders([(torch.zeros(2, 1, 28, 28), torch.zeros(2, dtype=torch.long))] * 8, [])
     for zero_bn, expect_zero in ((None, False), (True, True), (False, False)):
         learn, _, _ = build_learner(get_recipe("resnet-5ep", zero_bn=zero_bn), dls, "cpu",
@@ -88,9 +89,10 @@ def test_block_bn_off_builds_the_lessons_resblocks_before_its_fix():
     # ResBlocks had no BatchNorm; --no-block-bn rebuilds that, for its "before" figures
     import argparse
 
-    from torch_side import cmd_train
-    from torch_side.data import DataLoaders
-    from torch_side.recipes import RECIPES, build_learner
+    from torch_side.cli import train as cmd_train
+    from torch_side.fashion.data import DataLoaders
+    from torch_side.experiments.builder import build_learner
+    from torch_side.experiments.recipes import RECIPES
     args = argparse.ArgumentParser()
     cmd_train.add_arguments(args)
     recipe = cmd_train.recipe_from_args(args.parse_args(["--recipe", "lesson-resnet",

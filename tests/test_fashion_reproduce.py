@@ -8,8 +8,12 @@ import json
 import torch
 from openpyxl import load_workbook
 
-from torch_side import augment, cli, cmd_reproduce, data as D
-from torch_side.recipes import RECIPES
+from torch_side.fashion import augment
+from torch_side import cli
+from torch_side.cli import reproduce as cmd_reproduce
+from torch_side.cli import reproduce_table
+from torch_side.fashion import data as D
+from torch_side.experiments.recipes import RECIPES
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
                                 reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
@@ -129,7 +133,7 @@ def test_reproduce_epochs_override_is_a_smoke_run_under_out(tmp_path, monkeypatc
 
 
 def test_reproduce_ensemble_of_two_learners(tmp_path, monkeypatch):
-    from torch_side import recipes
+    from torch_side.experiments import recipes
     monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.replace(RECIPES["tiny"], learners=2,
                                                                  epochs=1))
     assert _rep(tmp_path, "--only", "tiny", "--subset", "600") == 0
@@ -218,7 +222,7 @@ def test_reproduce_plot_marks_smoke_runs_and_starts_near_the_data(tmp_path, monk
     monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **k: saved.setdefault("fig", fig))
     rows = {"lesson-resnet": {"accuracy": 0.929, "full_scale": True, "train_images": 60000, "epochs": 5},
             "tiny": {"accuracy": 0.58, "full_scale": False, "train_images": 600, "epochs": 2}}
-    cmd_reproduce._plot(rows, tmp_path / "r.png")
+    reproduce_table.plot_table(rows, tmp_path / "r.png")
     ax = saved["fig"].axes[0]
     hatched = [p for p in ax.patches if p.get_hatch()]
     assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(58)

@@ -8,8 +8,9 @@ import os
 import pandas as pd
 import torch
 
-from torch_side import cli, data as D
-from torch_side.checkpoint import CheckpointCB, load_checkpoint
+from torch_side import cli
+from torch_side.fashion import data as D
+from torch_side.learn.checkpoint import CheckpointCB, load_checkpoint
 
 pytestmark = pytest.mark.skipif(not D._has_all(D.DEBIAN_DIR),
                                 reason=f"Debian package {D.DEBIAN_PACKAGE} not installed")
@@ -177,14 +178,14 @@ def test_epoch_table_when_piped(tmp_path):
 
 
 def test_wd_label_smoothing_threads_and_test_size(tmp_path, monkeypatch):
-    from torch_side import cmd_train
+    from torch_side.experiments import train as steps
     seen = {}
-    real = cmd_train.build_learner
+    real = steps.build_learner
 
     def spy(recipe, *a, **k):
         seen["recipe"] = recipe
         return real(recipe, *a, **k)
-    monkeypatch.setattr(cmd_train, "build_learner", spy)
+    monkeypatch.setattr(steps, "build_learner", spy)
     threads = torch.get_num_threads()
     try:
         assert _train(tmp_path, "--recipe", "tiny", "--subset", "600", "--epochs", "1", "--wd", "0.05",
@@ -216,7 +217,7 @@ def test_every_option_of_every_command_has_help_and_defaults_say_where_they_come
     import importlib
 
     from torch_side.cli import COMMANDS
-    from torch_side.recipes import RECIPES
+    from torch_side.experiments.recipes import RECIPES
     for name, (mod, _) in COMMANDS.items():
         m, _, attr = mod.partition(":")
         module = importlib.import_module(m)

@@ -7,12 +7,13 @@ from functools import partial
 import torch
 from torch import nn
 
-from torch_side.callbacks import (BatchSchedCB, CapturePreds, DeviceCB, EpochSchedCB,
-                                  MetricsCB, ProgressCB, RecorderCB, SingleBatchCB, NaNGuardCB,
-                                  accuracy, lr_find)
-from torch_side.data import DataLoaders
-from torch_side.learner import Callback, CancelFitException, Learner, NonFiniteLossError
-from torch_side.summary import format_summary, summary
+from torch_side.learn.record import BatchSchedCB, EpochSchedCB, RecorderCB
+from torch_side.learn.preds import CapturePreds, SingleBatchCB
+from torch_side.learn.callbacks import DeviceCB, MetricsCB, ProgressCB, NaNGuardCB, accuracy
+from torch_side.learn.lr_find import lr_find
+from torch_side.fashion.data import DataLoaders
+from torch_side.learn.learner import Callback, CancelFitException, Learner, NonFiniteLossError
+from torch_side.learn.summary import format_summary, summary
 
 
 def _blobs(n=512, bs=64, seed=0):

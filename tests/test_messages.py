@@ -31,7 +31,7 @@ def test_compare_workbook_waits_for_the_lock_then_gives_up(tmp_path):
     pytest.importorskip("torch")
     import pandas as pd
 
-    from torch_side.cmd_compare import write_sheet
+    from torch_side.cli.compare_report import write_sheet
     book = tmp_path / "g.xlsx"
     book.write_bytes(b"not read: the lock comes first")
     before = hashlib.sha256(book.read_bytes()).hexdigest()

@@ -17,6 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from torch_side import optim  # noqa: E402
+from torch_side.optim import fused  # noqa: E402
 
 F64 = torch.float64
 RTOL = 1e-12
@@ -317,7 +318,7 @@ def test_muon_refuses_what_torch_refuses():
 
 
 def test_muon_adamw_splits_a_resnet():
-    from torch_side.models import resnet
+    from torch_side.fashion.models import resnet
     model = resnet()
     opt = optim.MuonAdamW(model.parameters(), lr=1e-2)
     kinds = [(g["kind"], len(g["params"])) for g in opt.param_groups]
@@ -370,7 +371,7 @@ def test_fused_first_buffer_is_a_copy_of_the_gradient():
 
 
 def test_fused_without_a_compiler_is_one_message(monkeypatch):
-    monkeypatch.setattr(optim.shutil, "which", lambda name: None)
+    monkeypatch.setattr(fused.shutil, "which", lambda name: None)
     p = torch.ones(3, requires_grad=True)
     opt = optim.Adam([p], fused=True)
     p.grad = torch.ones(3)

@@ -100,8 +100,8 @@ def test_training_bars_only_on_a_terminal(monkeypatch, capsys):
     pytest.importorskip("torch")
     from test_learner import _blobs, _mlp
 
-    from torch_side.callbacks import MetricsCB, ProgressCB, accuracy
-    from torch_side.learner import Learner
+    from torch_side.learn.callbacks import MetricsCB, ProgressCB, accuracy
+    from torch_side.learn.learner import Learner
     Learner(_mlp(), _blobs(), cbs=[MetricsCB(accuracy, logger=None), ProgressCB()]).fit(1)
     assert "epoch 1/1" not in capsys.readouterr().err
     monkeypatch.setattr(progress, "is_terminal", lambda stream=None: True)

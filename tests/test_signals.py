@@ -165,7 +165,7 @@ def test_a_failure_after_a_swallowed_signal_is_reported_as_that_signal(capsys, s
 def test_a_known_failure_after_a_signal_is_not_reported_as_an_error(capsys):
     """command_main turns ValueError into 'error: ...' exit 2; after Ctrl-C it is the Ctrl-C."""
     pytest.importorskip("torch")
-    from torch_side.cmd_errors import command_main
+    from torch_side.cli import command_main
 
     from xlopt.core.signals import guarded
 
@@ -176,7 +176,7 @@ def test_a_known_failure_after_a_signal_is_not_reported_as_an_error(capsys):
     assert capsys.readouterr().err == "torch-side train: interrupted; no file was changed\n"
     with pytest.raises(ValueError, match="invalid literal"):  # not ours: a bug keeps its traceback
         guarded("torch-side train", lambda: command_main("train", lambda a: int("x"))(None))
-    from torch_side.recipes import get_recipe
+    from torch_side.experiments.recipes import get_recipe
     assert guarded("torch-side train", lambda: command_main("train", lambda a: get_recipe("nope"))(None)) == 2
     assert "torch-side train: error: unknown recipe 'nope'" in capsys.readouterr().err
 

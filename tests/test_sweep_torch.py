@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from xlopt.core import sheets, sweep  # noqa: E402
 from torch_side.cli import main as torch_side  # noqa: E402
-from torch_side.cmd_sweep import TorchOps  # noqa: E402
+from torch_side.cli.sweep import TorchOps  # noqa: E402
 
 
 

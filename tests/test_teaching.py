@@ -8,14 +8,14 @@ from functools import partial
 import torch
 from torch import nn
 
-from torch_side.augment import batch_tfms, rand_erase, random_crop, random_flip
-from torch_side.callbacks import BatchTransformCB, HasLearnCB
-from torch_side.data import DataLoaders
-from torch_side.learner import Learner, MomentumLearner, TrainLearner
-from torch_side.models import act_gr
-from torch_side.opt_choices import _torch_onecycle
-from torch_side.summary import param_count
-from torch_side.teaching import ActivationStats, sched_values, show_batch
+from torch_side.fashion.augment import batch_tfms, rand_erase, random_crop, random_flip
+from torch_side.learn.callbacks import BatchTransformCB, HasLearnCB
+from torch_side.fashion.data import DataLoaders
+from torch_side.learn.learner import Learner, MomentumLearner, TrainLearner
+from torch_side.fashion.models import act_gr
+from torch_side.experiments.choices import _torch_onecycle
+from torch_side.learn.summary import param_count
+from torch_side.learn.teaching import ActivationStats, sched_values, show_batch
 
 
 def _images(n=64, bs=16, seed=0):
@@ -164,8 +164,8 @@ def test_lr_find_and_summary_are_learner_methods():
 
 # -- the pictures: what a newcomer reads on them ------------------------------------------------
 def test_activation_plots_name_layers_label_axes_and_keep_the_legend_outside():
-    from torch_side.models import resnet
-    from torch_side.teaching import layer_label
+    from torch_side.fashion.models import resnet
+    from torch_side.learn.teaching import layer_label
     m = resnet()
     assert layer_label(m, "0.convs.0.2") == "ResBlock 1: conv 1"
     assert layer_label(m, "3.act") == "ResBlock 4: output"
@@ -191,7 +191,7 @@ def test_activation_plots_name_layers_label_axes_and_keep_the_legend_outside():
 
 
 def test_lr_find_suggestion_is_a_tenth_of_the_smoothed_minimum_and_on_the_plot():
-    from torch_side.callbacks import plot_lr_find, smooth, suggest_lr
+    from torch_side.learn.lr_find import plot_lr_find, smooth, suggest_lr
     lrs = [1e-5 * 1.3 ** i for i in range(40)]
     losses = [2.3 - 0.04 * i + (0.5 if i % 2 else 0) for i in range(30)] + [1.5 + 0.3 * i for i in range(10)]
     sm = smooth(losses)

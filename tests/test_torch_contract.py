@@ -18,7 +18,7 @@ import torch
 from torch.optim import lr_scheduler as L
 
 from torch_side import optim
-from torch_side.sched import AutoAnneal, CosineAnnealing, OneCycle
+from torch_side.optim.sched import AutoAnneal, CosineAnnealing, OneCycle
 
 F64 = torch.float64
 RTOL = 1e-12
@@ -516,7 +516,7 @@ def test_autoanneal_composes_and_resumes():
 def test_foreach_evaluate_matches_tensor_arithmetic_for_every_form():
     """Each operand mix the evaluator knows, against the same expression on each tensor (fma off:
     bit for bit), including in-place reuse of an input its output replaces."""
-    from torch_side.foreach import evaluate, sym
+    from torch_side.optim.graph import evaluate, sym
     g = torch.Generator().manual_seed(3)
     xs = [torch.rand(5, generator=g, dtype=F64) + 0.5 for _ in range(3)]
     ys = [torch.rand(5, generator=g, dtype=F64) + 0.5 for _ in range(3)]
@@ -534,7 +534,7 @@ def test_foreach_evaluate_matches_tensor_arithmetic_for_every_form():
 
 
 def test_foreach_evaluate_refuses_what_it_cannot_do():
-    from torch_side.foreach import evaluate, sym
+    from torch_side.optim.graph import evaluate, sym
     from xlopt.core.expr import E
     with pytest.raises(TypeError, match="no operation 'sum'"):
         evaluate([(E("sum", sym("x")), None)], {"x": [torch.ones(2)]})
@@ -544,7 +544,7 @@ def test_foreach_evaluate_refuses_what_it_cannot_do():
 
 # --- the named choices of train/compare keep their tuned settings ---------------------------------------
 def test_opt_choices_spell_out_the_lesson_settings():
-    from torch_side.opt_choices import opt_func, sched_cbs
+    from torch_side.experiments.choices import opt_func, sched_cbs
     p = [torch.zeros(2, requires_grad=True)]
     adam = opt_func("adam", wd=0.1)(p, lr=1e-2)
     assert isinstance(adam, optim.Adam) and adam.defaults["betas"] == (0.9, 0.99)
@@ -559,7 +559,7 @@ def test_opt_choices_spell_out_the_lesson_settings():
 
 
 def test_each_sheets_optimizer_is_a_class_name_and_plain_keywords():
-    from torch_side.linreg import optimizer_kwargs
+    from torch_side.experiments.linreg import optimizer_kwargs
     from xlopt.core import sheets, state
     for name in sheets.SHEETS:
         spec = sheets.get(name).torch

@@ -9,7 +9,7 @@ import re
 import torch
 
 from xlopt.core import buttons, engine, rules, sheets, state
-from torch_side.linreg import TorchBook, torch_pass
+from torch_side.experiments.linreg import TorchBook, torch_pass
 
 RTOL = 1e-12
 EPOCHS = 50

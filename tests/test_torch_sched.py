@@ -1,4 +1,4 @@
-"""torch_side.sched: our schedulers equal PyTorch's; AutoAnneal is the adam_ann sheet's annealer."""
+"""torch_side.optim.sched: our schedulers equal PyTorch's; AutoAnneal is the adam_ann sheet's annealer."""
 import pytest
 
 pytest.importorskip("torch")  # needs torch: skipped, with the reason, where it is not installed
@@ -10,7 +10,7 @@ import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, OneCycleLR
 
 from torch_side.optim import SGD, Adam, Momentum
-from torch_side.sched import AutoAnneal, CosineAnnealing, OneCycle, grad2_size
+from torch_side.optim.sched import AutoAnneal, CosineAnnealing, OneCycle, grad2_size
 from xlopt.core import buttons, rules, state
 
 F64 = torch.float64

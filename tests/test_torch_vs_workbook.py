@@ -1,7 +1,7 @@
 """torch (float64) against the built workbook, recalculated by LibreOffice.
 
 For every sheet and both carry modes, Reset and 50 epochs are pressed twice: in LibreOffice, whose
-own formulas compute every pass (xlopt.live.lo.UnoBook), and in torch_side.linreg.TorchBook, where
+own formulas compute every pass (xlopt.live.lo.UnoBook), and in torch_side.experiments.linreg.TorchBook, where
 autograd and torch_side.optim do. Then the top values, the carried averages, the whole epoch log and
 every formula cell of the pass now shown must agree within 1e-12 relative.
 """
@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 
 from lo_fixtures import lo  # noqa: F401,E402  (module-scoped LibreOffice)
 
-from torch_side.linreg import TorchBook  # noqa: E402
+from torch_side.experiments.linreg import TorchBook  # noqa: E402
 from xlopt.core import buttons, sheets  # noqa: E402
 from xlopt.writers import workbook  # noqa: E402
 from xlopt.core.engine import Data  # noqa: E402

@@ -62,14 +62,14 @@ def assert_only_added(path, before, sheet):
 # --- cached values survive ---------------------------------------------------------------------------
 def test_reproduce_keeps_every_cached_value_and_part(built, tmp_path):
     pytest.importorskip("torch")
-    from torch_side import cmd_reproduce
+    from torch_side.cli import reproduce_table
     path = str(tmp_path / "lab.xlsx")
     shutil.copyfile(built["xlsx"], path)
     before, values = parts(path), cached(path)
     assert isinstance(values["adam"][32][13], float)  # adam!N33, the rmse: a cached number
     row = {"accuracy": 0.5, "device_name": "CPU (test)"}
-    cmd_reproduce._write_workbook(path, {"tiny": row})
-    cmd_reproduce._write_workbook(path, {"tiny": dict(row, accuracy=0.75)})  # replaced, not added twice
+    reproduce_table.write_workbook(path, {"tiny": row})
+    reproduce_table.write_workbook(path, {"tiny": dict(row, accuracy=0.75)})  # replaced, not added twice
     assert_only_added(path, before, "reproduce")
     after = cached(path)
     assert {k: v for k, v in after.items() if k != "reproduce"} == values  # adam!N33 201.91... stays
@@ -80,9 +80,9 @@ def test_reproduce_keeps_every_cached_value_and_part(built, tmp_path):
 
 def test_reproduce_writes_a_new_workbook_when_none_is_there(tmp_path):
     pytest.importorskip("torch")
-    from torch_side import cmd_reproduce
+    from torch_side.cli import reproduce_table
     path = str(tmp_path / "new.xlsx")
-    cmd_reproduce._write_workbook(path, {})
+    reproduce_table.write_workbook(path, {})
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["reproduce"] and wb["reproduce"]["A1"].value == "experiment"
     assert sorted(os.listdir(tmp_path)) == ["new.xlsx"]
@@ -91,7 +91,8 @@ def test_reproduce_writes_a_new_workbook_when_none_is_there(tmp_path):
 def test_compare_keeps_the_xlsm_whole(built, tmp_path):
     pytest.importorskip("torch")
     import pandas as pd
-    from torch_side.cmd_compare import COLUMNS, write_sheet
+    from torch_side.cli.compare_report import write_sheet
+    from torch_side.experiments.compare import COLUMNS
     path = str(tmp_path / "lab.xlsm")
     shutil.copyfile(built["xlsm"], path)
     before, values = parts(path), cached(path)
@@ -124,10 +125,11 @@ def test_a_broken_workbook_is_refused_and_left_alone(tmp_path):
 # --- any two writers at once, as real processes -------------------------------------------------------
 # compare and reproduce train for minutes before they write: their processes here run the commands'
 # --workbook writing path (write_sheet, _write_workbook) on a made-up result, which is what races.
-COMPARE = ("import sys, pandas as pd; from torch_side.cmd_compare import COLUMNS, write_sheet; "
+COMPARE = ("import sys, pandas as pd; from torch_side.cli.compare_report import write_sheet; "
+           "from torch_side.experiments.compare import COLUMNS; "
            "write_sheet(sys.argv[1], pd.DataFrame([{'optimizer': 'adam', 'schedule': 'onecycle', "
            "'accuracy': 0.9}], columns=COLUMNS))")
-REPRODUCE = ("import sys; from torch_side.cmd_reproduce import _write_workbook; "
+REPRODUCE = ("import sys; from torch_side.cli.reproduce_table import write_workbook as _write_workbook; "
              "_write_workbook(sys.argv[1], {'tiny': {'accuracy': 0.5}})")
 
 

@@ -1,7 +1,7 @@
 """Sweeps: one sheet run over a whole grid of hyper-parameters at once, every setting as `xlopt run`.
 
 A `VectorBook` is a workbook whose input cells hold arrays over configurations (numpy, or torch via
-`torch_side.cmd_sweep`): it offers the book interface of `xlopt.core.buttons` (has, get, set,
+`torch_side.cli.sweep`): it offers the book interface of `xlopt.core.buttons` (has, get, set,
 calculate, manual, first_bad_row, read_log, write_log), so the sheet's own Reset and Run logic
 drives all configurations together. Its recalculation is `compiled.vector_pass`: the sheet's rule
 trees from `xlopt.core.rules`, printed once as Python that works on arrays.
