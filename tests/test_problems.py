@@ -12,7 +12,7 @@ from xlopt.core import buttons, problems, sheets, state
 from xlopt.core.engine import Data, MemoryBook
 from xlopt.core.sheet import Optimizer
 
-from torch_side.linreg import TorchBook
+from torch_side.experiments.linreg import TorchBook
 from lo_fixtures import lo  # noqa: F401  (module-scoped LibreOffice)
 
 FUNCTIONS = problems.FUNCTIONS

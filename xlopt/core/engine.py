@@ -185,7 +185,7 @@ def _slow_row(sheet, env0, x, y, b, a, state):
 def summaries(sheet, cols, inputs):
     """The summary cells (rmse, norms, avg_grad2, gradrat) from whole columns and the inputs.
 
-    The operands may be floats or tensors (torch_side.linreg passes tensors)."""
+    The operands may be floats or tensors (torch_side.experiments.linreg passes tensors)."""
     env = dict(cols, **{k: v for k, v in inputs.items() if k not in cols})
     out = {}
     for sm in sheet.summaries:
