@@ -40,6 +40,15 @@ def xlopt_json(xlopt_cli):
     return call
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lo_session_end():
+    """The one LibreOffice the tests share (tests/lo_fixtures.py) ends with the session."""
+    yield
+    lo_fixtures = sys.modules.get("lo_fixtures")
+    if lo_fixtures is not None:
+        lo_fixtures.SHARED.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_uno_import_hook():
     """A test that imported LibreOffice's `uno` itself must not leave uno's import hook behind: it turns
@@ -51,3 +60,25 @@ def _no_uno_import_hook():
         import builtins
         if builtins.__import__ is uno._uno_import:
             builtins.__import__ = uno._builtin_import
+
+
+TORCH_EPOCHS = 50  # the linear model's runs in torch that test_torch_linreg and test_torch_vs_workbook share
+
+
+@pytest.fixture(scope="session")
+def torch_runs():
+    """`torch_runs(sheet, carry)`: a torch_side.experiments.linreg.TorchBook after Reset and TORCH_EPOCHS epochs of
+    Run, computed once per test run on first use (about a second each) and shared by the files that
+    compare it (with the engine, with the LibreOffice-recalculated workbook). Read it; do not press on it."""
+    pytest.importorskip("torch")
+    from torch_side.experiments.linreg import TorchBook
+    from xlopt.core import buttons
+    done = {}
+
+    def get(name, carry):
+        if (name, carry) not in done:
+            book = TorchBook.fresh(name)
+            buttons.run(book, TORCH_EPOCHS, carry)
+            done[name, carry] = book
+        return done[name, carry]
+    return get

@@ -1,8 +1,10 @@
 """LibreOffice for the tests: `from lo_fixtures import lo, needs_lo`.
 
-`lo` is one soffice for a whole test module. Tests skip (with the reason) only when soffice is not
-installed at all; any other failure to start is an error, because CI installs LibreOffice and
-python3-uno.
+`lo` is one soffice for the whole test run (session-scoped: starting one costs a second or two, and
+every LibreOffice test file used to start its own). A test that ends it, or a call that killed it, does
+not spoil the rest: the next test that asks for `lo` gets a fresh one. Tests skip (with the reason)
+only when soffice is not installed at all; any other failure to start is an error, because CI
+installs LibreOffice and python3-uno.
 """
 import pytest
 
@@ -22,10 +24,35 @@ def soffice_missing():
 needs_lo = pytest.mark.skipif(soffice_missing() is not None, reason=str(soffice_missing()))
 
 
+class _Shared:
+    """The session's soffice, started on first use and again whenever the last one has ended."""
+
+    def __init__(self):
+        self.office = None
+
+    def get(self):
+        if self.office is not None and (self.office.proc is None or self.office.proc.poll() is not None
+                                        or self.office.failure):
+            self.close()
+        if self.office is None:
+            office = lo_mod.LibreOffice()
+            office.__enter__()
+            self.office = office
+        return self.office
+
+    def close(self):
+        office, self.office = self.office, None
+        if office is not None:
+            office.__exit__(None, None, None)
+
+
+SHARED = _Shared()  # ended by conftest's session fixture `_lo_session_end`
+
+
 @pytest.fixture(scope="module")
 def lo():
+    """The session's soffice (module-scoped only so that module-scoped fixtures can use it)."""
     reason = soffice_missing()
     if reason:
         pytest.skip(reason)
-    with lo_mod.LibreOffice() as office:
-        yield office
+    return SHARED.get()

@@ -1,6 +1,6 @@
 """The built workbook recalculated by a real spreadsheet engine (LibreOffice headless) equals the engine.
 
-One soffice serves the module (`lo_fixtures.lo`); the CLI tests start their own, as a user's run does.
+One soffice serves the test run (`lo_fixtures.lo`); the CLI tests start their own, as a user's run does.
 """
 import hashlib
 import math
@@ -11,7 +11,7 @@ import sys
 
 import openpyxl
 import pytest
-from lo_fixtures import lo, needs_lo  # noqa: F401  (module-scoped LibreOffice)
+from lo_fixtures import lo, needs_lo  # noqa: F401  (the session's LibreOffice)
 
 from xlopt.live import lo as lo_mod
 from xlopt.live.lo import bridge as lo_bridge, process as lo_process

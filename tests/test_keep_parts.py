@@ -9,7 +9,7 @@ import shutil
 import zipfile
 
 import pytest
-from lo_fixtures import lo  # noqa: F401  (module-scoped LibreOffice)
+from lo_fixtures import lo  # noqa: F401  (the session's LibreOffice)
 
 from xlopt.cli import click as cmd_click
 from xlopt.core import sheets

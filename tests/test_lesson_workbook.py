@@ -10,7 +10,7 @@ import re
 import lesson_replica
 import openpyxl
 import pytest
-from lo_fixtures import lo  # noqa: F401  (module-scoped LibreOffice)
+from lo_fixtures import lo  # noqa: F401  (the session's LibreOffice)
 
 from xlopt.cli import click
 from xlopt.core import buttons, sheets, state

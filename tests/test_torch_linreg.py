@@ -38,16 +38,15 @@ def worst(a, b, where=""):
 
 
 @pytest.fixture(scope="module")
-def runs():
-    """(engine book, torch book) for every sheet and carry after Reset + 50 epochs of Run."""
+def runs(torch_runs):
+    """(engine book, torch book) for every sheet and carry after Reset + 50 epochs of Run; the torch
+    books are the test run's shared ones (conftest.torch_runs, also compared with the workbook)."""
     out = {}
     for name in sheets.SHEETS:
         for carry in buttons.CARRIES:
             e = state.fresh(name)
             buttons.run(e, EPOCHS, carry)
-            t = TorchBook.fresh(name)
-            buttons.run(t, EPOCHS, carry)
-            out[name, carry] = e, t
+            out[name, carry] = e, torch_runs(name, carry)
     return out
 
 

@@ -2,8 +2,10 @@
 
 For every sheet and both carry modes, Reset and 50 epochs are pressed twice: in LibreOffice, whose
 own formulas compute every pass (xlopt.live.lo.UnoBook), and in torch_side.experiments.linreg.TorchBook, where
-autograd and torch_side.optim do. Then the top values, the carried averages, the whole epoch log and
-every formula cell of the pass now shown must agree within 1e-12 relative.
+autograd and torch_side.optim do (those torch runs are made once per test run and shared with
+test_torch_linreg, which compares them with the engine: conftest.torch_runs). Then the top values,
+the carried averages, the whole epoch log and every formula cell of the pass now shown must agree
+within 1e-12 relative.
 """
 import math
 
@@ -11,7 +13,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from lo_fixtures import lo  # noqa: F401,E402  (module-scoped LibreOffice)
+from lo_fixtures import lo  # noqa: F401,E402  (the session's LibreOffice)
 
 from torch_side.experiments.linreg import TorchBook  # noqa: E402
 from xlopt.core import buttons, sheets  # noqa: E402
@@ -43,13 +45,12 @@ def doc(lo, tmp_path_factory):  # noqa: F811
 
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.SHEETS)
-def test_torch_equals_the_recalculated_workbook(doc, name, carry):
+def test_torch_equals_the_recalculated_workbook(doc, torch_runs, name, carry):
     xl = UnoBook(doc, name)
     buttons.reset(xl)
     buttons.run(xl, EPOCHS, carry)
-    pt = TorchBook(sheets.get(name), Data.lesson())
-    buttons.reset(pt)
-    buttons.run(pt, EPOCHS, carry)
+    pt = torch_runs(name, carry)  # Reset + 50 epochs in torch, shared with test_torch_linreg (conftest)
+    assert isinstance(pt, TorchBook) and list(pt.data.x) == list(Data.lesson().x)
 
     for key in ["const", "slope", "lr"] + [t.name for t in sheets.get(name).targets]:
         got, want = pt.get(key), xl.get(key)
