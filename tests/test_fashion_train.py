@@ -113,7 +113,7 @@ def test_dataset_missing(tmp_path, capsys, monkeypatch):
 def _checkpoint(path, recipe, epochs, steps, bs, model_name=None):
     """A checkpoint as CheckpointCB writes it after epoch 1 of ``recipe`` (weights left out: the refusals
     come before any are read), built directly instead of trained."""
-    from torch_side.checkpoint import FORMAT, save_atomic
+    from torch_side.learn.checkpoint import FORMAT, save_atomic
     from torch_side.experiments.recipes import get_recipe
     r = get_recipe(recipe)
     save_atomic({"format": FORMAT, "model_name": model_name or r.model, "recipe": r.name, "epoch": 0,
