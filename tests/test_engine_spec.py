@@ -75,7 +75,7 @@ def test_adam_ann_anneals_by_four_when_gradrat_exceeds_two():
     assert book.get("prev_grad2") <= min(book.get("avg_grad2"), lrs[0] * 1e9)
 
 
-@pytest.mark.parametrize("name", ["basic", "momentum", "rmsprop", "adam", "adam_ann"])
+@pytest.mark.parametrize("name", sheets.SHEETS)
 def test_lesson_and_full_carry_differ_by_the_dropped_last_update(name):
     lesson, full = state.fresh(name), state.fresh(name)
     before = lesson.pass_
