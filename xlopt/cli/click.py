@@ -11,7 +11,7 @@ import re
 import time
 import zipfile
 
-from xlopt.core import buttons, locks, progress, sheets, workbook_file
+from xlopt.core import buttons, locks, progress, sheets, state, workbook_file
 from xlopt.live import press
 from xlopt.core.atomic import replacing
 from xlopt.core.cells import col_index, parse_ref
@@ -144,7 +144,8 @@ def _click(path, button, sheet, times, carry, lo, tick=progress.noop):
         before = len(book.read_log())
         log = press.press(book, button, times, carry, _per_press(tick) if button == "run" else tick)
         doc.calculate_all()
-        top = {k: book.get(k) for k in ("const", "slope", "lr", "rmse") if book.has(k)}
+        names = state.public_keys(book.sheet.problem)  # x, y and loss on a function problem
+        top = {names.get(k, k): book.get(k) for k in ("const", "slope", "lr", book.sheet.rmse_key) if book.has(k)}
         save(doc, path)
     finally:
         doc.close()
