@@ -77,10 +77,11 @@ def write_sheet(wb, ws, f, problem, books):
                 ws.write_number(TABLE_ROW + j, cx, p[0], f["_"])
                 ws.write_number(TABLE_ROW + j, cy, p[1], f["_"])
     x0, x1, y0, y1 = problem.window
+    # the tick labels at the chart's low edges, not on the axes through (0, 0) across the contours
     axes = ({"name": "x", "min": x0, "max": x1, "num_format": "General", "major_gridlines": {"visible": False},
-             "crossing": y0},
+             "label_position": "low"},
             {"name": "y", "min": y0, "max": y1, "num_format": "General", "major_gridlines": {"visible": False},
-             "crossing": x0})
+             "label_position": "low"})
     marker = lambda c: {"type": "circle", "size": 4, "fill": {"color": c}, "border": {"color": c}}  # noqa: E731
     for title, dx, cols, rows in (("each sheet's (x, y) after every epoch (the log), on the contours of f", 0, ("D", "E"), "log"),
                                   ("this epoch, row by row: each row's x and y", CHART_W + GAP, ("C", "D"), "rows")):
