@@ -19,7 +19,7 @@ import pytest
 from lo_fixtures import soffice_missing
 
 from xlopt.cli import install_lo
-from xlopt.core import buttons, sheets, state
+from xlopt.core import buttons, problems, sheets, state
 from xlopt.live.lo import process
 from xlopt.live.lo.bridge import uno_in_process
 from xlopt.writers import xlsm
@@ -120,7 +120,8 @@ def built(tmp_path_factory):
     from xlopt.writers import workbook
     d = tmp_path_factory.mktemp("lobuttons")
     return {"lesson": workbook.build(str(d / "graddesc.xlsm")),
-            "full": workbook.build(str(d / "graddesc_full.xlsm"), carry="full")}
+            "full": workbook.build(str(d / "graddesc_full.xlsm"), carry="full"),
+            "function": workbook.build(str(d / "function.xlsm"), problem=problems.FUNCTIONS[0])}
 
 
 def controls(doc, sheet):
@@ -205,6 +206,26 @@ def test_reset_then_two_runs_land_where_xlopt_run_does(office, built, carry):
             for name in ("const", "slope", "lr", "rmse", "momtarget", "gradtarget", "prev_grad2"):
                 if ref.has(name) and name in names(doc, sheet):
                     assert close(read(doc, sheet, name), ref.get(name)), (sheet, carry, name)
+    finally:
+        doc.close(True)
+
+
+def test_the_buttons_of_a_function_problems_workbook(office, built):
+    """`xlopt build --problem P`: every sheet's real Reset and Run land where `xlopt run --problem P` does."""
+    problem = problems.FUNCTIONS[0]
+    doc = office.open(built["function"])
+    try:
+        for sheet in sheets.SHEETS:
+            bound = controls(doc, sheet)
+            click(doc, sheet, bound["Reset"])
+            for _ in range(RUN_CLICKS):
+                click(doc, sheet, bound["Run"])
+            assert office.read_messages() == []
+            ref = state.fresh(sheet, problem=problem)
+            buttons.run(ref, buttons.EPOCHS_PER_CLICK * RUN_CLICKS, "lesson")
+            doc.calculateAll()
+            for name in ("const", "slope", "lr", "loss"):
+                assert close(read(doc, sheet, name), ref.get(name)), (sheet, name)
     finally:
         doc.close(True)
 
