@@ -17,7 +17,7 @@ import openpyxl
 
 import pytest
 
-from xlopt.core import buttons, sheets, state
+from xlopt.core import buttons, problems, sheets, state
 from xlopt import macros
 from xlopt.live import press
 from xlopt.core.cells import cell_name, parse_ref
@@ -129,6 +129,8 @@ class Sheet:
         else:  # a built workbook says what each sheet is
             self.names = [Name(f"{self.name}!{k}", f"={self.name}!{v}") for k, v in self.refs.items()]
             self.names.append(Name(f"{self.name}!{sheets.KIND_NAME}", f'="{self.name}"'))
+            if not layout.problem.lesson:  # and what it minimises, as xlopt build --problem writes it
+                self.names.append(Name(f"{self.name}!{sheets.PROBLEM_NAME}", f'="{layout.problem.name}"'))
         self.all_refs = layout.names(n)
         for i, (x, y) in enumerate(zip(data.x, data.y)):
             self.cells[f"A{4 + i}"], self.cells[f"B{4 + i}"] = x, y
@@ -186,11 +188,12 @@ def lesson_sheet(name):
     return openpyxl.load_workbook(lesson_replica.write(path))[name]
 
 
-def excel(sheet_name, data=None, carry=None, **kw):
+def excel(sheet_name, data=None, carry=None, problem=None, **kw):
     app = App()
     names = [Name("carry", f'="{carry}"')] if carry else []
     book = Book(app, names)
-    sheet = Sheet(book, sheets.get(sheet_name), data or Data.lesson(), **kw)
+    layout = sheets.get(sheet_name, problem)
+    sheet = Sheet(book, layout, data or Data.of(layout.problem), **kw)
     book.sheets.active = sheet
     return sheet
 
@@ -213,6 +216,19 @@ def test_reset_then_runs_match_xlopt_run(name, carry):
     got, want = book.read_log(), ref.read_log()
     assert [e["epoch"] for e in got] == list(range(11))
     assert got == want
+
+
+@pytest.mark.parametrize("name", sheets.SHEETS)
+def test_the_macros_on_a_function_problems_sheet(name):
+    """A sheet of `xlopt build --problem P` (its sheetproblem name says which) pressed by the macros."""
+    problem = problems.FUNCTIONS[0]
+    book = XlwingsBook(excel(name, problem=problem))
+    assert book.sheet.problem.name == problem
+    press.press(book, "reset")
+    press.press(book, "run", times=2, carry="full")
+    ref = state.fresh(name, problem=problem)
+    buttons.run(ref, 10, "full")
+    assert top(book) == top(ref) and book.read_log() == ref.read_log()
 
 
 def test_names_are_read_from_the_sheet_scope():
