@@ -30,8 +30,11 @@ def test_cpu_benchmark_json(tmp_path, capsys):
     assert res["device"] == "cpu" and res["gpu"].startswith("unmeasured") and res["recipe"] == "tiny"
     assert 0 <= res["tta_accuracy"] <= 1
     assert res["images_per_second"] == pytest.approx(800 / res["seconds_per_epoch"], rel=1e-2)
-    assert res["cpu_pipeline_ratio"] == pytest.approx(
-        res["per_item_seconds_per_epoch"] / res["seconds_per_epoch"], rel=1e-2)
+    # both times are written to 3 decimals: on the tiny recipe (0.03 s an epoch) that rounding alone
+    # moves their quotient by over 1 %, so the tolerance is what it allows
+    spe, ispe = res["seconds_per_epoch"], res["per_item_seconds_per_epoch"]
+    slack = (ispe / spe) * (0.0005 / spe + 0.0005 / ispe) + 0.0005
+    assert abs(res["cpu_pipeline_ratio"] - ispe / spe) <= slack
     # the ratio is the two measured rates' (rounded to 0.1), not a speed target: that is the
     # benchmark's to print (on 800 images CI measured 1.9 on a loaded machine; full scale: 115-221)
     rates = res["loader_only_images_per_second"]

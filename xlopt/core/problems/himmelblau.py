@@ -9,7 +9,7 @@ PROBLEM = function_problem(
     start=(-0.5, 0.5),
     minimum=((3, 2), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
     formula="f = (x^2+y-11)^2 + (x+y^2-7)^2", window=(-5.0, 5.0, -5.0, 5.0),
-    lr={"gradient": 0.005, "scaled": 0.05},
+    lr={"gradient": 0.001, "scaled": 0.02},
     instructions="f = (x^2+y-11)^2 + (x+y^2-7)^2 has four minima, all f = 0, around a hump near (-0.27, -0.92); "
                  "from (-0.5, 0.5) each optimizer rolls into one of them. Each row is one step on f (no data); "
                  "f is column E.",
