@@ -64,8 +64,8 @@ def check_outputs(args):
             raise BadInput(f"--plot {args.plot} must end in .png")
         _folder_ok(args.plot, "--plot")
     if args.workbook:
-        from xlopt.writers import sweep_sheet
-        sweep_sheet.check_target(args.workbook)
+        from xlopt.writers import graft
+        graft.check_target(args.workbook)
 
 
 def _folder_ok(path, what):
