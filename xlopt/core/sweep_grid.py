@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xlopt.core import compiled
+from xlopt.core import py_printer
 from xlopt.core.engine import default_inputs
 from xlopt.core.errors import BadInput
 from xlopt.core.sheet import BETAS
@@ -136,7 +136,7 @@ def bytes_per_config(sheet, rows, epochs):
     """Bytes a configuration holds at once: the kept columns, a row's cells and their temporaries,
     the inputs, the outputs and the rmse log (float64); bench/sweep_speed.py compares it with
     tracemalloc's peak (adam, 10^4 configurations: 20 MiB measured, 24 MiB estimated)."""
-    keep = len(compiled.summary_columns(sheet))
+    keep = len(py_printer.summary_columns(sheet))
     cells = len(sheet.columns) + 2
     return 8 * (rows * (keep + 2) + 6 * cells + 2 * len(default_inputs(sheet)) + 40 + 2 * epochs)
 
