@@ -20,7 +20,7 @@ import tracemalloc
 
 import numpy as np
 
-from xlopt.core import buttons, sheets, state, sweep
+from xlopt.core import buttons, sheets, state, sweep, sweep_grid
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 
 GRIDS = {"adam": "lr=1e-3..3:100:log,mom=0.5..0.99:100:lin",
@@ -140,8 +140,8 @@ def main(quick=False):
            "load_before": load(), "epochs": EPOCHS, "rows": 29,
            "numpy": np.__version__, "python": sys.version.split()[0], "sweep": {}, "engine": {}}
     for name, grid in GRIDS.items():
-        axes = sweep.parse_grid(sheets.get(name), [grid])
-        n = sweep.n_configs(axes)
+        axes = sweep_grid.parse_grid(sheets.get(name), [grid])
+        n = sweep_grid.n_configs(axes)
         l0 = load()
         t = best_of(lambda name=name, axes=axes: sweep.run(name, axes, EPOCHS), repeats)
         wall = best_of(lambda name=name, axes=axes: sweep.run(name, axes, EPOCHS), repeats, time.perf_counter)
@@ -155,7 +155,7 @@ def main(quick=False):
                               "configs_epochs_per_s": n * EPOCHS / t,
                               "loop_engine_seconds_scaled": tl, "ratio_vs_loop": tl / t,
                               "peak_bytes_tracemalloc": peak,
-                              "estimate_bytes": n * sweep.bytes_per_config(sheets.get(name), 29, EPOCHS),
+                              "estimate_bytes": n * sweep_grid.bytes_per_config(sheets.get(name), 29, EPOCHS),
                               "diverged": int((r.div_epoch >= 0).sum()), "load": [l0, load()]}
         s = res["sweep"][name]
         print(f"sweep {name:8} {n} configs x {EPOCHS} epochs: {t:.3f} CPU s ({wall:.3f} s wall), "

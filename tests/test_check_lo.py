@@ -14,7 +14,7 @@ import pytest
 from lo_fixtures import lo, needs_lo  # noqa: F401  (the session's LibreOffice)
 
 from xlopt.live import lo as lo_mod
-from xlopt.live.lo import bridge as lo_bridge, process as lo_process
+from xlopt.live.lo import bridge as lo_bridge, group as lo_group
 from xlopt.live import readback
 from xlopt.core import sheets, state
 from xlopt.writers import paths, workbook
@@ -227,7 +227,7 @@ class _Group:
 
 
 def _alive(pgid):
-    return lo_process._group_alive(_Group(pgid))
+    return lo_group.group_alive(_Group(pgid))
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from xlopt.core import compiled, sheets
+from xlopt.core import compiled, py_printer, sheets
 from xlopt.core.engine import Data, compute_pass, default_inputs, summaries
 
 
@@ -65,8 +65,8 @@ def test_a_square_is_x_times_x_in_every_compiled_pass_and_formula():
         assert np.array([square(v) for v in x[:1000].tolist()]).view(np.uint64).tolist() == \
             (x[:1000] * x[:1000]).view(np.uint64).tolist()
     for name in sheets.SHEETS:
-        for _, e in compiled.row_trees(sheets.get(name)):
-            src = compiled.to_python(e, "_pow")
+        for _, e in py_printer.row_trees(sheets.get(name)):
+            src = py_printer.to_python(e, "_pow")
             # pow only for β^t (adam_bc's and schedfree's bias corrections), never for a square
             exps = re.findall(r"_pow\([^,]+, ([^)]+)\)", src)
             assert "**" not in src and all(x.strip() not in ("2", "2.0") for x in exps), (name, src)

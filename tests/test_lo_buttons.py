@@ -20,7 +20,7 @@ from lo_fixtures import soffice_missing
 
 from xlopt.cli import install_lo
 from xlopt.core import buttons, problems, sheets, state
-from xlopt.live.lo import process
+from xlopt.live.lo import group, process, profiles
 from xlopt.live.lo.bridge import uno_in_process
 from xlopt.writers import xlsm
 
@@ -47,7 +47,7 @@ class Office:
         self.messages = os.path.join(self.home, "messages.jsonl")
         os.makedirs(os.path.join(self.profile, "user"))
         with open(install_lo.xcu_path(self.profile), "w", encoding="utf-8") as f:
-            xcu = process.PROFILE_XCU  # no lock files, recalculate on load
+            xcu = profiles.PROFILE_XCU  # no lock files, recalculate on load
             f.write(xcu.replace("<value>false</value>", "<value>true</value>") if locking else xcu)
         self.notes = install_lo.install(self.profile, paths=paths, macro_security=macro_security)
         pipe = f"xlopt_btn_{uuid.uuid4().hex[:8]}"
@@ -101,7 +101,7 @@ class Office:
             self.desktop.terminate()
         except Exception:
             pass
-        process._kill_group(self.proc)
+        group.kill_group(self.proc)
         shutil.rmtree(self.home, ignore_errors=True)
 
 

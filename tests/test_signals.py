@@ -331,16 +331,16 @@ def test_soffice_killed_during_a_click_gives_one_message(tmp_path, sig):
 def test_what_a_crash_left_is_swept_at_the_next_start(tmp_path, monkeypatch):
     """A profile whose owner is dead (as a power cut or a killed watchdog leaves it) and our OSL pipe
     of a dead xlopt are deleted when the next LibreOffice starts; a live owner's are kept."""
-    from xlopt.live.lo import process
-    monkeypatch.setattr(process.tempfile, "tempdir", str(tmp_path))
+    from xlopt.live.lo import profiles
+    monkeypatch.setattr(profiles.tempfile, "tempdir", str(tmp_path))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmp_path / "xlopt-lo-stale"
     pipe = f"/tmp/OSL_PIPE_{os.getuid()}_xlopt_{dead.pid}_0123abcd"
-    process._write_profile(str(stale), [pipe])
-    (stale / process.OWNER).write_text(f"{dead.pid} 1\n{pipe}\n")
+    profiles.write_profile(str(stale), [pipe])
+    (stale / profiles.OWNER).write_text(f"{dead.pid} 1\n{pipe}\n")
     open(pipe, "w").close()
     live = tmp_path / "xlopt-lo-live"
-    process._write_profile(str(live))  # ours: this process is alive
-    process.sweep_stale()
+    profiles.write_profile(str(live))  # ours: this process is alive
+    profiles.sweep_stale()
     assert not stale.exists() and not os.path.exists(pipe) and live.exists()

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from xlopt.core import problems, sheets, sweep
+from xlopt.core import problems, sheets, sweep_grid, sweep_ops
 
 
 def test_the_one_power_left_is_libms_pow_once_per_pair():
@@ -15,20 +15,20 @@ def test_the_one_power_left_is_libms_pow_once_per_pair():
     rng = np.random.default_rng(3)
     base = rng.choice(rng.uniform(0, 1, 7), 5000)
     for t in (1.0, 2.0, 37.0, 1450.0):
-        got = sweep.NumpyOps.pow(base, np.full(base.size, t))
+        got = sweep_ops.NumpyOps.pow(base, np.full(base.size, t))
         assert got.tolist() == [math.pow(b, t) for b in base.tolist()]
     ts = rng.integers(1, 3000, base.size).astype(float)  # exponents that differ too
-    assert sweep.libm_pow(base, ts).tolist() == [math.pow(b, t) for b, t in zip(base.tolist(), ts.tolist())]
-    assert sweep.NumpyOps.pow(0.9, 3.0) == 0.9 ** 3.0
+    assert sweep_ops.libm_pow(base, ts).tolist() == [math.pow(b, t) for b, t in zip(base.tolist(), ts.tolist())]
+    assert sweep_ops.NumpyOps.pow(0.9, 3.0) == 0.9 ** 3.0
 
 
 def test_grid_spec_forms():
-    axes = sweep.parse_grid(sheets.get("adam"), ["lr=1e-4..1:5:log,mom=0.5,0.9", "sqr_mom=0.5..0.99:3"])
+    axes = sweep_grid.parse_grid(sheets.get("adam"), ["lr=1e-4..1:5:log,mom=0.5,0.9", "sqr_mom=0.5..0.99:3"])
     assert [a.name for a in axes] == ["lr", "mom", "sqr_mom"]
     assert axes[0].values()[0] == 1e-4 and axes[0].values()[-1] == 1.0 and len(axes[0].values()) == 5
     assert axes[1].values() == [0.5, 0.9]
     assert axes[2].values() == [0.5, 0.745, 0.99]
-    configs = sweep.grid_values(axes)
+    configs = sweep_grid.grid_values(axes)
     assert len(configs["lr"]) == 30 and configs["lr"][:6].tolist() == [1e-4] * 6  # first axis slowest
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from xlopt.cli import main as xlopt
-from xlopt.core import buttons, problems, sheets, state, sweep
+from xlopt.core import buttons, problems, sheets, state, sweep, sweep_grid
 from xlopt.core.engine import Data, MemoryBook, default_inputs
 from xlopt.core.errors import Diverged
 
@@ -51,7 +51,7 @@ def separate_run(name, cfg, epochs, carry, folder):
 def grids(draw):
     name = draw(st.sampled_from(sheets.SHEETS))
     sheet = sheets.get(name)
-    names = draw(st.lists(st.sampled_from(sweep.param_names(sheet)), min_size=1, max_size=2, unique=True))
+    names = draw(st.lists(st.sampled_from(sweep_grid.param_names(sheet)), min_size=1, max_size=2, unique=True))
     specs = []
     for n in names:
         lo, hi = LRS[name] if n == "lr" else (0.05, 0.999)
@@ -64,7 +64,7 @@ def grids(draw):
 @given(grid=grids(), epochs=st.integers(1, 7), carry=st.sampled_from(buttons.CARRIES), data=st.data())
 def test_sweep_equals_separate_runs(grid, epochs, carry, data):
     name, spec = grid
-    axes = sweep.parse_grid(sheets.get(name), [spec])
+    axes = sweep_grid.parse_grid(sheets.get(name), [spec])
     r = sweep.run(name, axes, epochs, carry)
     picks = data.draw(st.lists(st.integers(0, r.n - 1), min_size=1, max_size=3, unique=True))
     with tempfile.TemporaryDirectory() as folder:
@@ -117,8 +117,8 @@ def test_every_configuration_of_a_grid_equals_its_own_run(name, carry, problem):
     sheet = sheets.get(name, problem)
     lr0 = default_inputs(sheet)["lr"]
     specs = [f"lr={lr0 / 30!r},{lr0 / 3!r},{lr0 * 3!r}"]
-    specs += [f"{h}={default_inputs(sheet)[h]!r},0.5" for h in sheet.hyper if h in sweep.param_names(sheet)]
-    r = sweep.run(name, sweep.parse_grid(sheet, [",".join(specs)]), 12, carry, problem=problem)
+    specs += [f"{h}={default_inputs(sheet)[h]!r},0.5" for h in sheet.hyper if h in sweep_grid.param_names(sheet)]
+    r = sweep.run(name, sweep_grid.parse_grid(sheet, [",".join(specs)]), 12, carry, problem=problem)
     assert r.n >= 3
     for i in range(r.n):
         cfg = {k: float(v[i]) for k, v in r.configs.items()}

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from xlopt.core import sheets, sweep  # noqa: E402
+from xlopt.core import sheets, sweep, sweep_grid  # noqa: E402
 from torch_side.cli import main as torch_side  # noqa: E402
 from torch_side.cli.sweep import TorchOps  # noqa: E402
 
@@ -32,7 +32,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sheets.SHEETS)
 def test_torch_equals_numpy(name, device):
-    axes = sweep.parse_grid(sheets.get(name), [GRIDS[name]])
+    axes = sweep_grid.parse_grid(sheets.get(name), [GRIDS[name]])
     a = sweep.run(name, axes, 20, "full")
     b = sweep.run(name, axes, 20, "full", ops=TorchOps(device))
     assert a.records() == b.records()

@@ -1,7 +1,7 @@
 """`torch-side sweep`: `xlopt sweep` with every configuration's arithmetic on torch float64 tensors.
 
 Same arguments and output as `xlopt sweep`, plus --device. The sheet's rule trees run on tensors of
-configurations (the `VectorBook` of xlopt.core.sweep with `TorchOps`); + − × ÷ and √ are correctly
+configurations (the `VectorBook` of xlopt.core.vector_book with `TorchOps`); + − × ÷ and √ are correctly
 rounded on the CPU (√ through `optim.exact_sqrt`) and on CUDA, a square is x·x (`expr.square`), and the one
 power left (adam_bc's β^t, a few distinct values) is libm's pow on the host, so the result equals numpy's to the bit.
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from xlopt.cli import sweep as cli_sweep
-from xlopt.core import sweep
+from xlopt.core import sweep_ops
 from xlopt.core.errors import BadInput
 
 from torch_side import optim
@@ -40,12 +40,12 @@ class TorchOps:
         return torch.zeros_like(x)
 
     def pow(self, x, p):
-        """libm's pow as the engine's (`sweep.libm_pow`), on the host: only β^t reaches here."""
+        """libm's pow as the engine's (`sweep_ops.libm_pow`), on the host: only β^t reaches here."""
         if not isinstance(x, torch.Tensor) and not isinstance(p, torch.Tensor):
             return float(x) ** p
         device = next(v.device for v in (x, p) if isinstance(v, torch.Tensor))
         host = [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v for v in (x, p)]
-        return torch.from_numpy(sweep.libm_pow(*host)).to(device)
+        return torch.from_numpy(sweep_ops.libm_pow(*host)).to(device)
 
     def full(self, n, v):
         return torch.full((n,), float(v), dtype=DTYPE, device=self.device)

@@ -11,7 +11,7 @@ import math
 import os
 import sys
 
-from xlopt.core import buttons, locks, problems, progress, sheets, sweep
+from xlopt.core import buttons, locks, problems, progress, sheets, sweep, sweep_grid, sweep_ops
 from xlopt.core.errors import BadInput
 from xlopt.core.report import table
 from xlopt.core.runner import FORMATS, load_data
@@ -64,8 +64,8 @@ def check_outputs(args):
             raise BadInput(f"--plot {args.plot} must end in .png")
         _folder_ok(args.plot, "--plot")
     if args.workbook:
-        from xlopt.writers import sweep_sheet
-        sweep_sheet.check_target(args.workbook)
+        from xlopt.writers import graft
+        graft.check_target(args.workbook)
 
 
 def _folder_ok(path, what):
@@ -78,14 +78,14 @@ def _folder_ok(path, what):
 
 def prepare(args):
     sheet = sheets.get(args.sheet, args.problem)
-    axes = sweep.parse_grid(sheet, args.grid)
+    axes = sweep_grid.parse_grid(sheet, args.grid)
     if args.epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {args.epochs}")
     if args.max_memory is not None and not (math.isfinite(args.max_memory) and args.max_memory > 0):
         raise BadInput(f"--max-memory must be a number of GiB > 0, got {args.max_memory}")
     data = load_data(args)
     limit = None if args.max_memory is None else int(args.max_memory * 2 ** 30)
-    sweep.check_memory(sheet, axes, len(data.x), args.epochs, limit)
+    sweep_grid.check_memory(sheet, axes, len(data.x), args.epochs, limit)
     check_outputs(args)
     return axes, data, limit
 
@@ -95,7 +95,7 @@ def main(args, ops=None):
     data_name = args.data or "lesson"
     with progress.bar(args.epochs, f"sweep {args.sheet}") as tick:  # stderr, a terminal only
         result = sweep.run(args.sheet, axes, args.epochs, args.carry, data, args.threshold,
-                           ops=ops or sweep.NumpyOps, memory_limit=limit, data_name=data_name, tick=tick,
+                           ops=ops or sweep_ops.NumpyOps, memory_limit=limit, data_name=data_name, tick=tick,
                            problem=args.problem)
     if args.plot:
         from xlopt.writers import sweep_plot

@@ -12,159 +12,19 @@ from the same trees:
   division by zero, a negative √) is evaluated again by the sheet's own column functions, which
   turn each failing cell into NaN as the workbook shows an error.
 - `vector_pass(sheet, ops)`: the same loop over arrays of configurations (numpy or torch): every
-  operand may be an array, `^` goes through `ops.pow` (libm's pow, see `xlopt.core.sweep`) and
+  operand may be an array, `^` goes through `ops.pow` (libm's pow, see `xlopt.core.sweep_ops`) and
   √ through `ops.sqrt`. It keeps only the columns the summaries read, the last row's values, and
   a running sum of the cells `row_checks` names and of the last row's (a cheap "all finite?" test;
   an exact per-row scan is the `exact=True` variant, run only on the configurations whose sum was
   not finite).
 
-Symbols: x, y, b, a (the row's inputs), lr and the hyper-parameters, `prev:k` for a carried state
-column k not yet computed in this row (the previous row's value), `col:k` for a column computed
-earlier in the row.
+The rule trees and their printing as Python are `xlopt.core.py_printer`'s.
 """
-import itertools
 import math
 
 from xlopt.core.expr import E, cos, sign, sin, sym
 from xlopt.core.expr import sqrt as expr_sqrt, where as expr_where
-
-_BIN = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", ">": ">", "<": "<"}
-
-
-def row_trees(sheet):
-    """[(column key, expression)] of one data row, in the sheet's evaluation order."""
-    env = {k: sym(k) for k in ("x", "y", "b", "a", "lr")}
-    env.update({h: sym(h) for h in sheet.hyper})
-    env.update({k: sym("prev:" + k) for k in sheet.state})
-    out = []
-    for c in sheet.columns:
-        out.append((c.key, c.fn(env)))
-        env[c.key] = sym("col:" + c.key)
-    return out
-
-
-def summary_columns(sheet):
-    """The columns the sheet's summaries read (evaluated on symbols)."""
-    env = {"lr": sym("lr"), "const": sym("const"), "slope": sym("slope")}
-    env.update({e.name: sym(e.name) for e in sheet.extras})
-    env.update({h: sym(h) for h in sheet.hyper})
-    env.update({c.key: sym("col:" + c.key) for c in sheet.columns})
-    env.update({t.name: (sym(t.name + ":0"), sym(t.name + ":1")) for t in sheet.targets})
-    used = []
-    for sm in sheet.summaries:
-        e = sm.fn(env)
-        used += [s[4:] for s in (e.symbols() if isinstance(e, E) else []) if s.startswith("col:")]
-        env[sm.key] = sym(sm.key)
-    return list(dict.fromkeys(used))
-
-
-def _var(name):
-    if name.startswith("prev:"):
-        return "p_" + name[5:]
-    if name.startswith("col:"):
-        return "c_" + name[4:]
-    if name in ("x", "y", "b", "a"):
-        return name
-    return "h_" + name
-
-
-class Hoist:
-    """Sub-trees that read only lr and the hyper-parameters: the same in every row, so each is
-    computed once before the loop (`k0 = (1 - h_mom)`), with the same operations in the same order."""
-
-    def __init__(self, invariant):
-        self.invariant, self.names, self.lines = set(invariant), {}, []
-
-    def __call__(self, e, pow_fn):
-        if e.op in ("sym", "num") or not set(e.symbols()) <= self.invariant:
-            return None
-        key = repr(e)
-        if key not in self.names:
-            self.names[key] = f"k{len(self.names)}"
-            self.lines.append(f"{self.names[key]} = {to_python(e, pow_fn)}")
-        return self.names[key]
-
-
-def to_python(e, pow_fn=None, hoist=None):
-    """Python source of expression `e`, every operation bracketed (the tree's order, exactly)."""
-    if not isinstance(e, E):
-        e = E("num", e)
-    if hoist is not None:
-        name = hoist(e, pow_fn)
-        if name is not None:
-            return name
-    if e.op == "sym":
-        return _var(e.args[0])
-    if e.op == "num":
-        v = e.args[0]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"cannot print the number {v!r}")
-        return f"({v!r})" if v < 0 else repr(v)
-    if e.op == "sqrt":
-        return f"_sqrt({to_python(e.args[0], pow_fn, hoist)})"
-    if e.op == "sign":
-        return f"_sign({to_python(e.args[0], pow_fn, hoist)})"
-    if e.op in ("cos", "sin"):
-        return f"_{e.op}({to_python(e.args[0], pow_fn, hoist)})"
-    if e.op == "pi":
-        return repr(math.pi)
-    if e.op == "sq":  # x·x with x evaluated once: one correctly rounded product on every machine
-        t = f"_s{next(_TEMPS)}"
-        return f"(({t} := {to_python(e.args[0], pow_fn, hoist)}) * {t})"
-    if e.op == "where":
-        return f"_where({', '.join(to_python(a, pow_fn, hoist) for a in e.args)})"
-    if e.op in _BIN:
-        left, right = (to_python(a, pow_fn, hoist) for a in e.args)
-        if e.op == "^" and pow_fn:
-            return f"{pow_fn}({left}, {right})"
-        if e.op in "+-*/":  # 2 * float is 2.0 * float, without int's detour through float's method
-            a, b = e.args
-            if _small_int(a) and _surely_float(b):
-                left = repr(float(a.args[0])) if a.args[0] >= 0 else f"({float(a.args[0])!r})"
-            elif _small_int(b) and _surely_float(a):
-                right = repr(float(b.args[0])) if b.args[0] >= 0 else f"({float(b.args[0])!r})"
-        return f"({left} {_BIN[e.op]} {right})"
-    raise ValueError(f"no Python template for the operation {e.op!r}")
-
-
-_TEMPS = itertools.count()
-
-
-def _small_int(e):
-    return (isinstance(e, E) and e.op == "num" and isinstance(e.args[0], int) and not isinstance(e.args[0], bool)
-            and abs(e.args[0]) <= 2 ** 53)
-
-
-def _surely_float(e):
-    """True when `e` is a Python float whatever the inputs hold (a data value, or arithmetic with one)."""
-    if not isinstance(e, E):
-        return isinstance(e, float)
-    if e.op == "sym":
-        return e.args[0] in ("x", "y")
-    if e.op == "num":
-        return isinstance(e.args[0], float)
-    if e.op == "/":
-        return True
-    if e.op == "sq":
-        return _surely_float(e.args[0])
-    if e.op in ("+", "-", "*"):
-        return _surely_float(e.args[0]) or _surely_float(e.args[1])
-    return False
-
-
-def _invariant(sheet):
-    return ["lr"] + list(sheet.hyper)
-
-
-def _signature(sheet):
-    return ["b", "a", "h_lr"] + [f"h_{h}" for h in sheet.hyper] + [f"p_{k}" for k in sheet.state]
-
-
-def _compile(src, name, glob):
-    code = compile(src, f"<xlopt.compiled {name}>", "exec")
-    ns = dict(glob)
-    exec(code, ns)
-    return ns[name]
+from xlopt.core.py_printer import BIN, Hoist, compile_function, invariant, row_trees, signature, summary_columns, to_python
 
 
 # --- which cells the cheap "all finite?" test must add ------------------------------------------
@@ -297,8 +157,8 @@ class Summaries:
                 return f"_sqrt({py(e.args[0])})"
             if e.op == "where":
                 return f"_where({', '.join(py(a) for a in e.args)})"
-            if e.op in _BIN:
-                return f"({py(e.args[0])} {_BIN[e.op]} {py(e.args[1])})"
+            if e.op in BIN:
+                return f"({py(e.args[0])} {BIN[e.op]} {py(e.args[1])})"
             raise ValueError(f"no Python template for the operation {e.op!r}")
 
         for sm in sheet.summaries:
@@ -308,7 +168,8 @@ class Summaries:
                       "    except (OverflowError, ZeroDivisionError):", f"        s_{sm.key} = _nan"]
         out = ", ".join(f"{sm.key!r}: s_{sm.key}" for sm in sheet.summaries)
         src = "\n".join(["def _summ(S, I):"] + lines + [f"    return {{{out}}}", ""])
-        return cls(sums, _compile(src, "_summ", {"_sqrt": _summary_sqrt, "_where": expr_where, "_nan": math.nan, "_sign": sign}))
+        return cls(sums, compile_function(src, "_summ", {"_sqrt": _summary_sqrt, "_where": expr_where,
+                                                     "_nan": math.nan, "_sign": sign}))
 
 
 def _summary_sqrt(v):
@@ -341,7 +202,7 @@ def engine_pass(sheet):
 def _build_engine(sheet, summ, store):
     trees = row_trees(sheet)
     keys = [k for k, _ in trees]
-    hoist = Hoist(_invariant(sheet))
+    hoist = Hoist(invariant(sheet))
     body = [f"            c_{k} = {to_python(e, None, hoist)}" for k, e in trees]
     pre = ["    try:"] + [f"        {line}" for line in hoist.lines] + [
         "    except (OverflowError, ZeroDivisionError, ValueError):", "        return None"] if hoist.lines else []
@@ -354,7 +215,7 @@ def _build_engine(sheet, summ, store):
     keep = [f"        ap((b, a, {cells}))"] if store else ["        lb = b; la = a"]
     out = "rows" if store else f"(lb, la, {cells})"
     src = "\n".join(
-        [f"def _pass(X, Y, {', '.join(_signature(sheet))}, _slow):"] + pre + [
+        [f"def _pass(X, Y, {', '.join(signature(sheet))}, _slow):"] + pre + [
             "    rows = []; ap = rows.append" if store else "    lb = la = None", "    chk = 0.0"] +
         [f"    t{i} = 0.0" for i in range(len(sums))] + [
             "    for x, y in zip(X, Y):",
@@ -366,7 +227,7 @@ def _build_engine(sheet, summ, store):
             f"        p_{k} = c_{k}" for k in sheet.state] + [
             f"    return {out}, ({''.join(f't{i}, ' for i in range(len(sums)))}), chk + {' + '.join('c_' + k for k in keys)}",
             ""])
-    return _compile(src, "_pass", {"_sqrt": math.sqrt, "_sign": sign, "_where": lambda c, a, b: a if c else b,
+    return compile_function(src, "_pass", {"_sqrt": math.sqrt, "_sign": sign, "_where": lambda c, a, b: a if c else b,
                                    "_cos": cos, "_sin": sin})
 
 
@@ -392,7 +253,7 @@ def _build_vector(sheet, ops, exact):
     trees = row_trees(sheet)
     keys = [k for k, _ in trees]
     keep = summary_columns(sheet)
-    hoist = Hoist(_invariant(sheet))
+    hoist = Hoist(invariant(sheet))
     body = [f"        c_{k} = {to_python(e, '_pow', hoist)}" for k, e in trees]
     if exact:
         finite = " & ".join(f"_finite(c_{k})" for k in keys)
@@ -404,7 +265,7 @@ def _build_vector(sheet, ops, exact):
     init = "\n".join([init] + [f"    {line}" for line in hoist.lines])
     last = {"b": "lb", "a": "la", **{k: f"c_{k}" for k in keys}}
     src = "\n".join(
-        [f"def _vpass(X, Y, {', '.join(_signature(sheet))}):", init] +
+        [f"def _vpass(X, Y, {', '.join(signature(sheet))}):", init] +
         [f"    L_{k} = []" for k in keep] + [
             "    for i, (x, y) in enumerate(zip(X, Y)):"] + body + check +
         [f"        L_{k}.append(c_{k})" for k in keep] + [
@@ -414,6 +275,6 @@ def _build_vector(sheet, ops, exact):
         [] if exact else [f"    chk += c_{k}" for k in keys]) + [
             f"    return {{{', '.join(f'{k!r}: L_{k}' for k in keep)}}}, "
             f"{{{', '.join(f'{k!r}: {v}' for k, v in last.items())}}}, chk", ""])
-    return _compile(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
+    return compile_function(src, "_vpass", {"_sqrt": ops.sqrt, "_pow": ops.pow, "_finite": ops.isfinite,
                                     "_where": ops.where, "_zeros": ops.zeros_like, "_sign": sign,
                                     "_cos": cos, "_sin": sin})

@@ -18,7 +18,7 @@ What is reported for both, after E epochs:
 import math
 from dataclasses import dataclass
 
-from xlopt.core import problems, sheets, sweep
+from xlopt.core import problems, sheets, sweep, sweep_grid
 from xlopt.core.errors import BadInput
 
 DEFAULT_BUDGET = 7   # learning rates per optimizer and problem: own lr·10^-2 … ·10^1
@@ -97,7 +97,7 @@ def tune(problem, name, budget=DEFAULT_BUDGET, epochs=DEFAULT_EPOCHS, carry="les
     sheet = sheets.get(name, problem)
     lr0 = own_lr(sheet)
     grid = lr_grid(lr0, budget)
-    axis = sweep.Axis("lr", "list", ",".join(repr(v) for v in grid), len(grid), listed=grid)
+    axis = sweep_grid.Axis("lr", "list", ",".join(repr(v) for v in grid), len(grid), listed=grid)
     low = f_min(problem)
     r = sweep.run(name, [axis], epochs, carry, threshold=low + TOLERANCE, problem=problem)
     losses = tuple(float(v) for v in r.final["rmse"])

@@ -42,8 +42,8 @@ def check_outputs(folder, probs, workbook=None):
         if os.path.isdir(f):
             raise BadInput(f"cannot write {f}: it is a folder")
     if workbook:
-        from xlopt.writers import sweep_sheet
-        sweep_sheet.check_target(workbook)
+        from xlopt.writers import graft
+        graft.check_target(workbook)
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def picture(problem, entries, paths, out, budget, epochs):
 
 # --- the workbook sheet ---------------------------------------------------------------------------
 def render(entries, budget, epochs):
-    """The table as a one-sheet .xlsx (bytes), for `sweep_sheet.graft_changes`."""
+    """The table as a one-sheet .xlsx (bytes), for `graft.graft_changes`."""
     import xlsxwriter
     bio = io.BytesIO()
     wb = xlsxwriter.Workbook(bio, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
@@ -174,10 +174,10 @@ def render(entries, budget, epochs):
 
 def add_to(path, entries, budget, epochs, lock_timeout_s=None):
     """Add or replace sheet `gallery` in the workbook at `path` (under its lock, atomically)."""
-    from xlopt.writers import sweep_sheet
-    sweep_sheet.check_target(path)
+    from xlopt.writers import graft
+    graft.check_target(path)
     new = render(entries, budget, epochs)
-    return zip_parts.update(path, lambda parts: sweep_sheet.graft_changes(parts, new, SHEET), lock_timeout_s)
+    return zip_parts.update(path, lambda parts: graft.graft_changes(parts, new, SHEET), lock_timeout_s)
 
 
 def write(folder, entries, paths, budget, epochs, carry="lesson"):
