@@ -18,8 +18,10 @@ def panel_fmts(problem):
     return {"const": f'"{b} = "0.0###;"{b} = -"0.0###', "slope": f'"{a} = "0.0###;"{a} = -"0.0###',
             "lr": '[>=0.001]"lr = "General;"lr = "0.0E+00',
             "true_b": f'"{true} {b} "General', "true_a": f'"{true} {a} "General',
+            # a function's loss runs down to 0 (below it on the saddle, shown "-loss 7.1E-02": only the
+            # first section of a conditional format keeps the sign): digits below 1, not 0.00
             "panel_rmse": (f'[<0.001]"{loss} "0.0E+00;[<1000]"{loss} "0.00;"{loss} "0.0E+00' if problem.lesson
-                           else f'"{loss} "General'),  # a function's loss runs down to 0 and may go negative
+                           else f'[<0.001]"{loss} "0.0E+00;[<100]"{loss} "0.000;"{loss} "0.0E+00'),
             "panel_epoch": '"epoch "0'}
 
 
