@@ -32,9 +32,6 @@ OPTIMIZER = Optimizer(
 )
 '''
 
-pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
-
-
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     """A copy of the packages with the new definition in it, and a runner of their commands."""
@@ -58,6 +55,8 @@ def test_the_real_tree_does_not_have_it():
     assert NAME not in sheets.SHEETS
 
 
+@pytest.mark.slow
+@pytest.mark.libreoffice
 def test_every_command_picks_up_a_new_sheet_file(tree):
     work, run = tree
     assert NAME in run("xlopt.cli", "run", "--help")
