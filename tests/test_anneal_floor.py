@@ -28,6 +28,7 @@ def test_the_engine_never_makes_lr_zero():
 FIRST_AT_FLOOR = 640  # the epoch whose lr first is the floor (from Reset, the lesson's data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd", ["xlopt", "torch-side"])
 def test_700_epochs_of_adam_ann_run_in_both(cmd, xlopt_cli, capsys, tmp_path):
     """700 epochs reach the floor and stay there. xlopt runs all 700; torch runs the last 80 of them

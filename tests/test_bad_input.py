@@ -377,7 +377,14 @@ def snapshot(d):
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def _tiered(cases):
+    """Each case loading a workbook in LibreOffice takes seconds: the first stays in the fast tier."""
+    first_lo = next(c for c in cases if c[5] == "libreoffice")
+    return [pytest.param(c, id=c[0], marks=pytest.mark.slow if c[5] == "libreoffice" and c is not first_lo else ())
+            for c in cases]
+
+
+@pytest.mark.parametrize("case", _tiered(CASES))
 def test_bad_input(case, tmp_path, monkeypatch, capsys):
     name, setup, argv, code, message, needs = case
     if needs == "torch":

@@ -83,6 +83,7 @@ def test_stdout_full(tmp_path, argv):
     one_line(r, f"xlopt {argv[1]}", 2, "cannot write to standard output: No space left on device")
 
 
+@pytest.mark.slow
 def test_stdout_full_torch_side(tmp_path):
     pytest.importorskip("torch")
     with open("/dev/full", "w") as full:
@@ -90,6 +91,7 @@ def test_stdout_full_torch_side(tmp_path):
     one_line(r, "torch-side linreg", 2, "cannot write to standard output: No space left on device")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cli", ["xlopt.cli", "torch_side.cli"])
 def test_stdout_a_closed_pipe_ends_quietly(tmp_path, cli):
     """`xlopt run adam --epochs 200 --format csv | head -1`: the reader went away; no BrokenPipeError, no
@@ -133,6 +135,7 @@ def test_working_folder_deleted(tmp_path, argv):
 
 
 # --- full and read-only file systems ------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
 def test_build_on_a_full_disk(tmp_path, mounted, suffix):
     small = mounted("size=64k")
@@ -155,6 +158,7 @@ def test_build_force_on_a_full_disk_keeps_the_old_workbook(tmp_path, mounted):
     assert snapshot(small) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv,message", [
     (["xlopt", "build", "-o", "RO/g.xlsx"], "cannot write {ro}/g.xlsx: folder {ro} is not writable"),
     (["xlopt", "run", "adam", "--state", "RO/s.json"], "cannot write state file RO/s.json: Read-only file system"),
@@ -175,6 +179,7 @@ def test_out_on_a_read_only_file_system(tmp_path, mounted, argv, message):
 
 
 # --- a build interrupted, killed, or over a workbook in use ---------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 @pytest.mark.parametrize("after_s", [0.8, 1.6])
 def test_build_interrupted_leaves_no_temp_file(tmp_path, sig, after_s):
@@ -228,6 +233,7 @@ def test_build_force_waits_for_the_workbook_lock(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_train_on_a_full_disk(tmp_path, mounted):
     """torch.save fails on a full disk with a RuntimeError of no use: the checkpoint is made in memory
     and written plainly, so the failure is the disk's, named; no temp file is left in --out."""

@@ -50,6 +50,7 @@ def expected_count(n):
     return 2 * n + optimizer + len(paths.cells([float(i) for i in range(n)], [1.0] * n))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key, rows", [("lesson", 29), ("full", 29), ("random", 37), ("xlsm", 29)])
 def test_every_formula_cell_equals_the_engine(lo, built, key, rows):  # noqa: F811
     if built[key] is None:
@@ -86,6 +87,7 @@ def test_recalculated_values_are_the_reset_values(lo, built):  # noqa: F811
         doc.close()
 
 
+@pytest.mark.slow
 def test_a_workbook_edited_as_a_user_would_still_agrees(lo, built, tmp_path):  # noqa: F811
     doc = lo.load(built["lesson"])
     try:
@@ -109,6 +111,7 @@ def test_a_workbook_edited_as_a_user_would_still_agrees(lo, built, tmp_path):  #
         doc.close()
 
 
+@pytest.mark.slow
 def test_a_wrong_formula_is_reported(lo, built, tmp_path):  # noqa: F811
     path = str(tmp_path / "wrong.xlsx")
     wb = openpyxl.load_workbook(built["lesson"])
@@ -131,6 +134,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+@pytest.mark.slow
 def test_cli_check_of_the_committed_workbook(xlopt_cli):
     before = digest(COMMITTED)
     code, out, err = xlopt_cli("check", COMMITTED)
@@ -151,6 +155,7 @@ def test_cli_check_through_the_system_python(tmp_path, built):
     assert "OK" in r.stdout
 
 
+@pytest.mark.slow
 def test_cli_check_fails_on_a_mismatch(xlopt_cli, built, tmp_path):
     path = str(tmp_path / "wrong.xlsx")
     wb = openpyxl.load_workbook(built["lesson"])
@@ -168,6 +173,7 @@ def spoiled(src, tmp_path, edit, name="spoiled.xlsx"):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit, message", [
     (lambda wb: wb.remove(wb["adam"]), "the workbook has no sheet 'adam'"),
     (lambda wb: wb["adam"].defined_names.pop("momtarget"), "sheet 'adam' has no defined name 'momtarget'"),
@@ -189,6 +195,7 @@ def test_bad_workbooks_get_one_clear_message(lo, built, tmp_path, edit, message)
     assert digest(path) == before
 
 
+@pytest.mark.slow
 def test_cli_bad_input_messages(xlopt_cli, built, tmp_path):
     text = tmp_path / "notes.xlsx"
     text.write_text("just some notes, not a workbook\n")
@@ -230,6 +237,7 @@ def _alive(pgid):
     return lo_group.group_alive(_Group(pgid))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
 def test_no_soffice_is_left_running(exc):
     with pytest.raises(exc):

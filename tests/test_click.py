@@ -111,6 +111,7 @@ def pressed(lo, workbooks, tmp_path_factory):
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.SHEETS)
 def test_reset_then_runs_land_where_xlopt_run_does(pressed, name, carry):
@@ -127,6 +128,7 @@ def test_reset_then_runs_land_where_xlopt_run_does(pressed, name, carry):
         assert lrs == [e["lr"] for e in ref.read_log()] and len(set(lrs)) == 3  # annealed twice
 
 
+@pytest.mark.slow
 def test_one_sheet_pressed_through_the_command_lands_where_xlopt_run_does(lo, workbooks, tmp_path):
     """The same through `cmd_click.click` itself (its carry read from the file, its summary), on the
     sheet that anneals."""
@@ -142,6 +144,7 @@ def test_one_sheet_pressed_through_the_command_lands_where_xlopt_run_does(lo, wo
     assert_log_matches(log, ref.read_log())
 
 
+@pytest.mark.slow
 def test_carry_can_be_overridden(lo, workbooks, tmp_path):
     path = copy(workbooks["xlsm"], tmp_path)
     cmd_click.click(path, "reset", "momentum", lo=lo)
@@ -214,6 +217,7 @@ def spoil(lo, src, dst, sheet, edits):
     return dst
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sheet, edits, button, message", [
     ("rmsprop", [("B10", "n/a")], "run", r"sheet 'rmsprop',? cell B10 \(data_y\) holds (the )?text"),
     ("adam", [("lr", None)], "run", r"sheet 'adam',? cell D2 \(lr\) is empty"),
@@ -241,6 +245,7 @@ def test_a_sheet_without_the_names_is_refused(lo, workbooks, tmp_path):
     assert digest(path) == before
 
 
+@pytest.mark.slow
 def test_the_command_line(xlopt_cli, workbooks, tmp_path):
     """`xlopt click` as a user runs it, LibreOffice start included: the latency of one Run."""
     path = copy(workbooks["xlsm"], tmp_path)

@@ -48,6 +48,7 @@ def test_shards_are_the_single_process_batches():
         assert torch.equal(torch.cat([a[0], b[0]]), x) and torch.equal(torch.cat([a[1], b[1]]), y)
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     args = ["--recipe", "resnet-5ep", "--epochs", "4", "--subset", "2048", "--bs", "32"]  # 256 steps
     two = _run(tmp_path / "two", *args, nproc=2)
@@ -69,6 +70,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert h2["loss"].iloc[-2] < h2["loss"].iloc[0] - 0.3  # it trained
 
 
+@pytest.mark.slow
 def test_resume_after_a_crash_gives_the_uninterrupted_run(tmp_path):
     """The tiny recipe (the small conv net; per-image flips, so the generators' states must come back too):
     what is checked is the checkpoint's round trip under DDP, which does not depend on the net's size."""
@@ -146,6 +148,7 @@ def _chunked_reference(world):
     return model
 
 
+@pytest.mark.slow
 def test_ddp_steps_equal_one_process_taking_the_same_chunks(tmp_path):
     import socket
     with socket.socket() as s:

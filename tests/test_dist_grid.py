@@ -33,6 +33,7 @@ def _compare(out, *extra):
     return cli.main(["compare", *GRID, "--out", str(out), *extra])
 
 
+@pytest.mark.slow
 @needs_ray
 def test_two_workers_give_the_sequential_numbers_bit_for_bit(tmp_path, capsys):
     from tests.test_fashion_compare import _lab_workbook
@@ -60,6 +61,7 @@ def test_two_workers_give_the_sequential_numbers_bit_for_bit(tmp_path, capsys):
                     ["adam", *[round(float(a), 4) for a in seq["accuracy"][2:]]]]
 
 
+@pytest.mark.slow
 @needs_ray
 def test_a_dead_worker_costs_only_its_trial_and_a_rerun_keeps_the_finished(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
@@ -121,6 +123,7 @@ def test_unreachable_ray_address_fails_fast_naming_it(tmp_path, capsys):
     assert "is not HOST:PORT" in _one_line(capsys)
 
 
+@pytest.mark.slow
 @needs_ray
 def test_reproduce_with_two_workers_gives_the_sequential_rows(tmp_path, capsys):
     base = ["reproduce", "--only", "tiny,lesson-conv", "--subset", "2048", "--device", "cpu", "--no-progress"]
@@ -158,6 +161,7 @@ def test_trial_store_keys_results_by_their_whole_spec(tmp_path):
     assert store.get(spec, "adam/cosine") is None  # a damaged record is run again, not an error
 
 
+@pytest.mark.slow
 def test_without_workers_ray_is_not_imported(tmp_path):
     code = ("import sys; from torch_side import cli; "
             f"rc = cli.main(['compare', '--opts', 'adam', '--scheds', 'constant', '--subset', '300', '--bs', '50', "
@@ -170,6 +174,7 @@ def test_without_workers_ray_is_not_imported(tmp_path):
     assert not (tmp_path / "o" / "trials").exists()
 
 
+@pytest.mark.slow
 @needs_ray
 def test_seeds_and_tuning_on_two_workers_equal_the_sequential_run_bit_for_bit(tmp_path):
     """The whole protocol (tuning trials, then the tuned setting on two seeds) through Ray."""

@@ -49,6 +49,7 @@ def _snapshot(path):
              for ws in wb}, sorted(wb.defined_names.keys()))
 
 
+@pytest.mark.slow
 def test_grid_csv_plot_and_workbook_sheet(tmp_path, capsys):
     book = _lab_workbook(tmp_path / "lab.xlsx")
     before, names = _snapshot(book)
@@ -85,6 +86,7 @@ def test_grid_csv_plot_and_workbook_sheet(tmp_path, capsys):
     assert all(0 <= v <= 1 for v in grid[2][1:])
 
 
+@pytest.mark.slow
 def test_sheet_is_replaced_not_duplicated(tmp_path):
     book = _lab_workbook(tmp_path / "lab.xlsx")
     df = pd.DataFrame([{"optimizer": "adam", "schedule": "cosine", "accuracy": 0.5}],
@@ -111,6 +113,7 @@ def test_bad_input_messages(tmp_path, capsys):
         write_sheet(tmp_path / "bad.xlsx", pd.DataFrame(columns=COLUMNS))
 
 
+@pytest.mark.slow
 def test_seeds_tuning_and_target_on_a_tiny_subset(tmp_path, capsys):
     """The fair protocol end to end: 2 seeds, 3 lr trials per cell on a held-out split, a target."""
     from torch_side.experiments.compare import SUMMARY_COLUMNS, tune_grid

@@ -22,6 +22,7 @@ def test_real_files_shapes_and_label_counts():
     assert np.bincount(yv).tolist() == [1000] * 10
 
 
+@pytest.mark.slow
 def test_pixel_statistics_and_device_normalisation():
     xt = D.load_fashion_mnist()["train"][0]
     assert (xt / 255).mean() == pytest.approx(0.2860, abs=1e-4)

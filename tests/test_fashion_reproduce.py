@@ -175,6 +175,7 @@ def test_train_model_and_augment_override_the_recipe(tmp_path, capsys):
         assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd, extra, files", [
     ("show-batch", ["--out", "{t}/b.png", "--subset", "500", "--recipe", "lesson-aug-20ep"],
      ["b.png"]),

@@ -95,6 +95,7 @@ def assert_keeps(path, ref):
     assert vba_source(path) == vba_source(ref)
 
 
+@pytest.mark.slow
 def test_ten_clicks_keep_the_built_workbook(lo, fresh, tmp_path):
     path = str(tmp_path / "clicked.xlsm")
     shutil.copyfile(fresh, path)
@@ -114,6 +115,7 @@ def test_ten_clicks_keep_the_built_workbook(lo, fresh, tmp_path):
     assert sorted(m.split(".")[-1] for m in ctrl) == sorted(list(subs) * len(sheets.SHEETS))
 
 
+@pytest.mark.slow
 def test_ten_clicks_keep_ctrlprops_buttons(lo, fresh, tmp_path):
     """A file whose buttons are VML shapes and xl/ctrlProps parts with <controls> in the sheet XML
     (the lesson's own layout; LibreOffice's first save writes that too)."""

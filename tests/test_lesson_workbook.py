@@ -54,6 +54,7 @@ def test_each_sheet_is_recognised_by_its_layout(lo, replica):
         doc.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.LESSON_SHEETS)
 def test_reset_then_runs_land_where_xlopt_run_does(lo, replica, tmp_path, name, carry):
@@ -73,6 +74,7 @@ def test_reset_then_runs_land_where_xlopt_run_does(lo, replica, tmp_path, name, 
     assert saved["ctrlprops"] == built["ctrlprops"] and len(saved["ctrlprops"]) == 10
 
 
+@pytest.mark.slow
 def test_the_error_check_reads_the_columns_the_sheet_has(lo, replica, tmp_path):
     """adam in the lesson's file has columns A–M: a #DIV/0! in M10 is refused before Run, naming the
     first cell in reading order that shows it (I10 = D10-K10*$D$2/SQRT(M10)); the same error in N10,

@@ -175,6 +175,7 @@ def test_the_installer_wrote_the_script_and_the_binding(office):
     assert not any(n.startswith("warning") for n in office.notes), office.notes
 
 
+@pytest.mark.slow
 def test_each_button_is_bound_to_the_sub_that_detects_libreoffice(office, built):
     doc = office.open(built["lesson"])
     try:
@@ -190,6 +191,7 @@ def test_each_button_is_bound_to_the_sub_that_detects_libreoffice(office, built)
         doc.close(True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 def test_reset_then_two_runs_land_where_xlopt_run_does(office, built, carry):
     doc = office.open(built[carry])
@@ -210,6 +212,7 @@ def test_reset_then_two_runs_land_where_xlopt_run_does(office, built, carry):
         doc.close(True)
 
 
+@pytest.mark.slow
 def test_the_buttons_of_a_function_problems_workbook(office, built):
     """`xlopt build --problem P`: every sheet's real Reset and Run land where `xlopt run --problem P` does."""
     problem = problems.FUNCTIONS[0]
@@ -239,6 +242,7 @@ def snapshot(doc, sheet):
     return sh.getCellRangeByPosition(0, 0, end.EndColumn, end.EndRow).getDataArray()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sheet, cell, value, button, words", [
     ("adam", "D2", "oops", "Run", ["'adam'", "D2", "lr"]),
     ("momentum", "C1", "", "Run", ["'momentum'", "C1", "const", "press Reset"]),  # Reset restores const
@@ -339,6 +343,7 @@ def test_libreoffice_74_runs_no_sub_of_a_vba_library_with_one_module_it_cannot_c
         doc.close(True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sheet, text", [("adam", "0.1x"), ("rmsprop", "0.1x"), ("basic", "")])
 def test_reset_restores_an_lr_cell_that_holds_no_number(office, built, sheet, text):
     """Run refuses text in lr and says "type a number there (or press Reset)"; Reset then puts the

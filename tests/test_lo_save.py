@@ -71,6 +71,7 @@ def props(office, **kw):
     return office._props(**kw)
 
 
+@pytest.mark.slow
 def test_calc_save_twice_then_reopen_shows_both_buttons_on_every_sheet(office, built, tmp_path):
     path = str(tmp_path / "graddesc.xlsm")
     shutil.copyfile(built, path)
@@ -107,6 +108,7 @@ def test_calc_save_twice_then_reopen_shows_both_buttons_on_every_sheet(office, b
         doc.close(True)
 
 
+@pytest.mark.slow
 def test_save_as_xlsm_keeps_them_too(office, built, tmp_path):
     doc = office.open(built)
     target = str(tmp_path / "renamed.xlsm")

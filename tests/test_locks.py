@@ -51,6 +51,7 @@ def test_two_runs_on_one_state_file_add_up(tmp_path, exists):
     assert last_epoch(s) == (5 if exists else 0) + 2 * EPOCHS
 
 
+@pytest.mark.slow
 def test_xlopt_run_and_torch_linreg_share_the_lock(tmp_path):
     s = str(tmp_path / "s.json")
     results = both(("xlopt.cli", "run", "adam", "--state", s, "--epochs", str(EPOCHS)),
@@ -96,6 +97,7 @@ def _readable(stream, timeout):
     return bool(select.select([stream], [], [], timeout)[0])
 
 
+@pytest.mark.slow
 def test_lock_timeout_fails_clearly_and_writes_nothing(tmp_path):
     s = str(tmp_path / "s.json")
     subprocess.run([sys.executable, "-m", "xlopt.cli", "run", "adam", "--state", s], cwd=ROOT, env=ENV,
@@ -138,6 +140,7 @@ def test_a_lock_on_a_missing_file_follows_it_into_existence(tmp_path):
     assert order == ["first", "second"]
 
 
+@pytest.mark.slow
 @needs_lo
 @pytest.mark.libreoffice
 def test_two_clicks_on_one_workbook_add_up(tmp_path):

@@ -338,6 +338,7 @@ def test_muon_adamw_splits_a_resnet():
 
 
 # --- 1. the fused path (torch.compile) ---------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name, kw", [("Adam", dict(weight_decay=0.1)), ("SGD", dict(momentum=0.9)),
                                       ("Lion", dict(lr=1e-3)), ("ScheduleFreeAdamW", dict(lr=1e-2)),
                                       ("Adagrad", dict(weight_decay=0.1)),

@@ -72,6 +72,7 @@ def test_lr_is_typed_after_reset_as_xlopt_run_does(xlopt_json):
     assert p.ends == [(h["const"], h["slope"]) for h in run["history"]] and p.lr == 0.003
 
 
+@pytest.mark.slow
 def test_a_diverging_sheet_stops_at_its_last_finite_point(xlopt_cli, traced, tmp_path):
     for name in sheets.SHEETS:  # the first sheet that lr 1 throws out of the float range
         code, out_run, err_run = xlopt_cli("run", name, "--lr", 1, "--epochs", 5)
@@ -133,6 +134,7 @@ def test_each_picture_is_a_valid_file(xlopt_cli, tmp_path, kind, suffix, magic):
     assert [f.name for f in tmp_path.iterdir()] == [out.name]  # no temp file left
 
 
+@pytest.mark.slow
 def test_default_surface_gif(xlopt_cli, traced, tmp_path):
     """`xlopt plot surface -o s.gif`: every sheet, 10 epochs from Reset, at most MAX_FRAMES frames, ≤ 3 MB."""
     out = tmp_path / "s.gif"
@@ -198,6 +200,7 @@ def test_a_wild_path_is_cut_at_the_edge_of_the_drawn_box():
 
 
 # --- a function problem ----------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", problems.FUNCTIONS)
 def test_surface_of_a_function_problem_draws_xlopt_runs_paths(xlopt_cli, xlopt_json, traced, tmp_path, problem):
     """f's contours over the problem's window with every sheet's path: each is `xlopt run --problem`'s."""

@@ -70,6 +70,7 @@ def interrupt(tmp_path, argv, sig, after_s, prog):
     return p.returncode
 
 
+@pytest.mark.slow
 @needs_lo
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
@@ -85,6 +86,7 @@ def test_click_interrupted_leaves_nothing(tmp_path, sig, after_s):
     assert digest(path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 @pytest.mark.parametrize("argv,prog", [(["torch_side.cli", "linreg", "adam"], "torch-side"),
                                        (["xlopt.cli", "run", "adam"], "xlopt")])
@@ -93,6 +95,7 @@ def test_an_interrupt_during_start_up_prints_one_line(tmp_path, sig, argv, prog)
     interrupt(tmp_path, argv + ["--epochs", "100000"], sig, 0.25, (prog, prog + " " + argv[1]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
 def test_xlopt_run_interrupted_keeps_the_state_file(tmp_path, sig):
     s = tmp_path / "s.json"
@@ -130,6 +133,7 @@ def test_ctrl_c_while_main_imports_prints_one_line(monkeypatch, capsys, cli, pro
     assert err == f"{prog}: interrupted; no file was changed\n" and out == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after_s", [0.3, 0.6, 0.9, 1.2])
 def test_an_interrupt_at_several_moments_of_start_up(tmp_path, after_s):
     interrupt(tmp_path, ["torch_side.cli", "linreg", "adam", "--epochs", "100000"], signal.SIGINT, after_s,
@@ -254,6 +258,7 @@ def _nothing_left(p, tmp, within_s=15):
     assert _osl_pipes(p.pid) == []     # no OSL pipe in /tmp
 
 
+@pytest.mark.slow
 @needs_lo
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("command", ["click", "check"])
@@ -273,6 +278,7 @@ def test_sigkill_leaves_no_soffice_no_profile_no_pipe(tmp_path, command, after_s
     assert digest(path) == before and sorted(os.listdir(tmp_path)) == ["graddesc.xlsm", "tmp"]
 
 
+@pytest.mark.slow
 @needs_lo
 @pytest.mark.libreoffice
 def test_a_stopped_soffice_does_not_make_click_wait_for_ever(tmp_path):
@@ -301,6 +307,7 @@ def test_a_stopped_soffice_does_not_make_click_wait_for_ever(tmp_path):
     assert digest(path) == before and sorted(os.listdir(tmp_path)) == ["graddesc.xlsm", "tmp"]
 
 
+@pytest.mark.slow
 @needs_lo
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)

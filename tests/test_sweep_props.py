@@ -107,6 +107,7 @@ def _own_run(sheet, cfg, epochs, carry):
     return rmses, (-1, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", (None,) + problems.FUNCTIONS)
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.SHEETS)

@@ -23,6 +23,7 @@ def book(request, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_adds_sheet_and_keeps_everything_else(xlopt_cli, book):
     before = zipfile.ZipFile(os.path.join(ROOT, "workbooks", book.name))
     for grid in ("lr=1e-3..3:6:log,mom=0.5,0.9", "lr=1e-3..3:5:log,mom=0.5,0.7,0.9"):  # add, then replace
@@ -53,6 +54,7 @@ def test_bad_workbook_refused_nothing_written(xlopt_cli, tmp_path):
     assert code == 2 and bad.read_text() == "not a zip"
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_still_checks_every_formula(xlopt_cli, book):
     if not shutil.which("soffice"):

@@ -127,6 +127,7 @@ def test_every_keyword_equals_torch_optim(name, kw, complex_, foreach):
     assert max_rel(ours, theirs) <= RTOL
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, kw", CONFIGS + [
     ("Momentum", dict(lr=1e-3)), ("Momentum", dict(lr=1e-3, momentum=0.5, weight_decay=0.1, maximize=True)),
     ("RMSprop", dict(lr=1e-3, alpha=0.9, eps=0., sheet=True)),

@@ -32,6 +32,7 @@ def test_an_unexpected_exception_prints_its_traceback_and_exits_1(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv,message", [
     (["train", "--recipe", "tiny", "--bs", "0", "--out", "run"], "--bs must be a positive integer, got 0"),
     (["train", "--recipe", "nope", "--out", "run"], "unknown recipe 'nope'"),

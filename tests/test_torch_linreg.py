@@ -50,6 +50,7 @@ def runs(torch_runs):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("carry", buttons.CARRIES)
 @pytest.mark.parametrize("name", sheets.SHEETS)
 def test_torch_equals_engine_50_epochs(runs, name, carry):

@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("torch")
 
 from lo_fixtures import lo  # noqa: F401,E402  (the session's LibreOffice)
+from tiers import first_fast  # noqa: E402
 
 from torch_side.experiments.linreg import TorchBook  # noqa: E402
 from xlopt.core import buttons, sheets  # noqa: E402
@@ -43,8 +44,7 @@ def doc(lo, tmp_path_factory):  # noqa: F811
     d.close()
 
 
-@pytest.mark.parametrize("carry", buttons.CARRIES)
-@pytest.mark.parametrize("name", sheets.SHEETS)
+@pytest.mark.parametrize("name, carry", first_fast([(n, c) for n in sheets.SHEETS for c in buttons.CARRIES]))
 def test_torch_equals_the_recalculated_workbook(doc, torch_runs, name, carry):
     xl = UnoBook(doc, name)
     buttons.reset(xl)

@@ -31,6 +31,7 @@ def defined_names(wb, sheet):
     return {n: dn.attr_text.split("!", 1)[1] for n, dn in ws.defined_names.items() if n != sheets.KIND_NAME}
 
 
+@pytest.mark.slow
 def test_each_sheet_says_what_it_is(built):
     wb = openpyxl.load_workbook(built["lesson"])
     for name in sheets.SHEETS:
@@ -38,6 +39,7 @@ def test_each_sheet_says_what_it_is(built):
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key, data", [("lesson", Data.lesson()), ("random", Data.random(7, 41))])
 def test_names_formulas_and_cached_values(built, key, data):
     wb = openpyxl.load_workbook(built[key])
@@ -93,6 +95,7 @@ def test_carry_mode_is_a_workbook_name(built):
     assert openpyxl.load_workbook(built["full"]).defined_names["carry"].attr_text == '"full"'
 
 
+@pytest.mark.slow
 def test_momentum_shows_the_lesson_values_after_reset(built):
     wv = openpyxl.load_workbook(built["lesson"], data_only=True)
     assert wv["momentum"]["J33"].value == -18.33392669020789
@@ -124,6 +127,7 @@ def test_the_committed_workbook_is_what_xlopt_build_writes(built):
 
 
 # --- the command line ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_build_writes_and_reports(xlopt_cli, tmp_path):
     out = tmp_path / "r.xlsx"
     code, stdout, err = xlopt_cli("build", "-o", out, "--data", "random", "--seed", 3, "--rows", 12)
