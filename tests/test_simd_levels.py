@@ -41,6 +41,7 @@ def test_the_machine_offers_levels_to_test():
     assert LEVELS, "numpy dispatches nothing above its baseline here: nothing to switch off"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("disabled, left", LEVELS, ids=[left for _, left in LEVELS])
 def test_bit_exact_tests_pass_with_numpy_forced_down(disabled, left):
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=disabled, PYTHONPATH=ROOT)

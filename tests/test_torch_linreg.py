@@ -37,17 +37,21 @@ def worst(a, b, where=""):
     return 0.0
 
 
+def engine_run(name, carry):
+    e = state.fresh(name)
+    buttons.run(e, EPOCHS, carry)
+    return e
+
+
 @pytest.fixture(scope="module")
 def runs(torch_runs):
-    """(engine book, torch book) for every sheet and carry after Reset + 50 epochs of Run; the torch
-    books are the test run's shared ones (conftest.torch_runs, also compared with the workbook)."""
-    out = {}
-    for name in sheets.SHEETS:
-        for carry in buttons.CARRIES:
-            e = state.fresh(name)
-            buttons.run(e, EPOCHS, carry)
-            out[name, carry] = e, torch_runs(name, carry)
-    return out
+    """(engine book, torch book) for a sheet and carry after Reset + 50 epochs of Run, made on first use;
+    the torch books are the test run's shared ones (conftest.torch_runs, also compared with the workbook)."""
+    class Runs(dict):
+        def __missing__(self, key):
+            self[key] = engine_run(*key), torch_runs(*key)
+            return self[key]
+    return Runs()
 
 
 @pytest.mark.slow
@@ -70,6 +74,7 @@ def test_torch_equals_engine_50_epochs(runs, name, carry):
     assert t.first_bad_row() is None
 
 
+@pytest.mark.slow
 def test_anneal_happened(runs):
     """adam_ann's 50 epochs do anneal (else the test above would not cover the annealer)."""
     for carry in buttons.CARRIES:
@@ -78,9 +83,9 @@ def test_anneal_happened(runs):
 
 
 @pytest.mark.parametrize("name", sheets.SHEETS)
-def test_autograd_gradient_is_the_sheets_formula_bit_for_bit(runs, name):
+def test_autograd_gradient_is_the_sheets_formula_bit_for_bit(name):
     """At every row of the engine's pass, autograd's d(err²)/db and /da are the cells' values exactly."""
-    e, _ = runs[name, "lesson"]
+    e = engine_run(name, "lesson")
     p = e.pass_
     for i, (x, y) in enumerate(zip(e.data.x, e.data.y)):
         ba = torch.tensor([p.cols["b"][i], p.cols["a"][i]], dtype=torch.float64, requires_grad=True)
