@@ -45,6 +45,8 @@ class Core:
         ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         self.docs, self._next = {}, 1
+        self._sheets = {}  # (doc, name) -> the sheet object: each lookup is three round trips to soffice
+        self._ranges = {}  # (doc, name, ref) -> the cell range: Run reads and writes the same ones each epoch
 
     def _props(self, **kw):
         out = []
@@ -55,10 +57,19 @@ class Core:
         return tuple(out)
 
     def _sheet(self, doc, sheet):
-        sheets = self.docs[doc].Sheets
-        if not sheets.hasByName(sheet):
-            raise BadInput(f"the workbook has no sheet {sheet!r}")
-        return sheets.getByName(sheet)
+        found = self._sheets.get((doc, sheet))
+        if found is None:
+            sheets = self.docs[doc].Sheets
+            if not sheets.hasByName(sheet):
+                raise BadInput(f"the workbook has no sheet {sheet!r}")
+            found = self._sheets[doc, sheet] = sheets.getByName(sheet)
+        return found
+
+    def _range(self, doc, sheet, ref):
+        found = self._ranges.get((doc, sheet, ref))
+        if found is None:
+            found = self._ranges[doc, sheet, ref] = self._sheet(doc, sheet).getCellRangeByName(ref)
+        return found
 
     def load(self, path):
         url = self._uno.systemPathToFileUrl(os.path.abspath(path))
@@ -91,7 +102,7 @@ class Core:
 
     def get(self, doc, sheet, ref):
         """getDataArray (errors come back as None) plus the error code of each error cell."""
-        rng = self._sheet(doc, sheet).getCellRangeByName(ref)
+        rng = self._range(doc, sheet, ref)
         rows = [list(r) for r in rng.getDataArray()]
         errors = []
         for i, r in enumerate(rows):
@@ -110,11 +121,11 @@ class Core:
         return out
 
     def set(self, doc, sheet, ref, rows):
-        self._sheet(doc, sheet).getCellRangeByName(ref).setDataArray(tuple(tuple(r) for r in rows))
+        self._range(doc, sheet, ref).setDataArray(tuple(tuple(r) for r in rows))
 
     def clear(self, doc, sheet, ref):
         # VALUE | DATETIME | STRING | FORMULA
-        self._sheet(doc, sheet).getCellRangeByName(ref).clearContents(1 | 2 | 4 | 16)
+        self._range(doc, sheet, ref).clearContents(1 | 2 | 4 | 16)
 
     def calculate_all(self, doc):
         self.docs[doc].calculateAll()
@@ -133,6 +144,8 @@ class Core:
 
     def close(self, doc):
         d = self.docs.pop(doc, None)
+        self._sheets = {k: v for k, v in self._sheets.items() if k[0] != doc}
+        self._ranges = {k: v for k, v in self._ranges.items() if k[0] != doc}
         if d is not None:
             try:
                 d.close(True)
