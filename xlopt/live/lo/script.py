@@ -27,6 +27,7 @@ class LiveCore(Core):
         self._uno, self._pv = uno, PropertyValue
         self.desktop = None
         self.docs, self._next = {HANDLE: document}, HANDLE + 1
+        self._sheets, self._ranges = {}, {}  # one press's lookups (a LiveCore lives for one press)
 
     def load(self, path):
         raise XloptError("LiveCore works on the open document only")
