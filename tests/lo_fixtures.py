@@ -8,8 +8,12 @@ installs LibreOffice and python3-uno.
 """
 import pytest
 
-from xlopt.live import lo as lo_mod
+from xlopt.cli import click as cmd_click
+from xlopt.core import progress, sheets
 from xlopt.core.errors import MissingTool
+from xlopt.live import lo as lo_mod
+from xlopt.live import press
+from xlopt.live.lo import UnoBook
 
 
 def soffice_missing():
@@ -56,3 +60,18 @@ def lo():
     if reason:
         pytest.skip(reason)
     return SHARED.get()
+
+
+def press_every_sheet(lo, path, button, carry, times=1):
+    """`xlopt click`'s press (load, check, press, recalculate, save as click saves) of `button`, `times`
+    times, on every sheet of the workbook in one load: the file carries each sheet's state onward."""
+    doc = lo.load(path)
+    try:
+        for name in sheets.SHEETS:
+            book = UnoBook(doc, name)
+            cmd_click.check_formulas(doc, book)
+            press.press(book, button, times, carry, progress.noop)
+        doc.calculate_all()
+        cmd_click.save(doc, path)
+    finally:
+        doc.close()

@@ -12,14 +12,13 @@ import time
 import zipfile
 
 import pytest
-from lo_fixtures import lo  # noqa: F401  (the session's LibreOffice)
+from lo_fixtures import lo, press_every_sheet  # noqa: F401  (the session's LibreOffice)
 
 from xlopt.cli import click as cmd_click
-from xlopt.core import buttons, progress, sheets, state
+from xlopt.core import buttons, sheets, state
 from xlopt.writers import xlsm
 from xlopt.core.engine import Data
 from xlopt.core.errors import BadInput, Diverged
-from xlopt.live import press
 from xlopt.live.lo import UnoBook
 
 pytestmark = pytest.mark.libreoffice
@@ -66,21 +65,6 @@ def read_sheet(lo, path, sheet):
     try:
         book = UnoBook(doc, sheet)
         return {k: book.get(k) for k in ("const", "slope", "lr")}, book.read_log()
-    finally:
-        doc.close()
-
-
-def press_every_sheet(lo, path, button, carry):
-    """One `xlopt click` press (load, check, press, recalculate, save as click saves) on every sheet of
-    the workbook in one load: the file carries each sheet's state from one press to the next."""
-    doc = lo.load(path)
-    try:
-        for name in sheets.SHEETS:
-            book = UnoBook(doc, name)
-            cmd_click.check_formulas(doc, book)
-            press.press(book, button, 1, carry, progress.noop)
-        doc.calculate_all()
-        cmd_click.save(doc, path)
     finally:
         doc.close()
 

@@ -12,13 +12,10 @@ import shutil
 import subprocess
 
 import pytest
-from lo_fixtures import lo  # noqa: F401  (the session's LibreOffice)
+from lo_fixtures import lo, press_every_sheet  # noqa: F401  (the session's LibreOffice)
 
-from xlopt.cli import click as cmd_click
-from xlopt.core import progress, sheets
+from xlopt.core import sheets
 from xlopt.core.cells import col_index, parse_ref
-from xlopt.live import press
-from xlopt.live.lo import UnoBook
 from xlopt.writers import panel, workbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,16 +47,7 @@ def window(lo, tmp_path_factory):
     folder = tmp_path_factory.mktemp("window")
     book = str(folder / "graddesc.xlsm")
     workbook.build(book)
-    doc = lo.load(book)  # Run pressed twice on every sheet, as `xlopt click` presses, in one load
-    try:
-        for name in sheets.SHEETS:  # ten epochs each: numbers that have moved away from Reset's round ones
-            sheet_book = UnoBook(doc, name)
-            cmd_click.check_formulas(doc, sheet_book)
-            press.press(sheet_book, "run", 2, "lesson", progress.noop)
-        doc.calculate_all()
-        cmd_click.save(doc, book)
-    finally:
-        doc.close()
+    press_every_sheet(lo, book, "run", "lesson", times=2)  # ten epochs a sheet: away from Reset's round numbers
     cells = sorted({c for n in sheets.SHEETS for c in _panel_cells(sheets.get(n))} | set(FIRST_SCREEN))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests", "lo_window.py"), book, str(folder),

@@ -3,7 +3,6 @@ path; the first case stays in the fast tier (`pytest -m "not slow"`), the rest a
 import pytest
 
 
-def first_fast(cases, ids=None):
-    return [pytest.param(*(c if isinstance(c, tuple) else (c,)), id=None if ids is None else ids[i],
-                         marks=() if i == 0 else pytest.mark.slow)
+def first_fast(cases):
+    return [pytest.param(*(c if isinstance(c, tuple) else (c,)), marks=() if i == 0 else pytest.mark.slow)
             for i, c in enumerate(cases)]

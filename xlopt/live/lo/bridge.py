@@ -44,9 +44,19 @@ class Core:
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        self.docs, self._next = {}, 1
+        self._hold({})
+
+    def _hold(self, docs):
+        """Start with these open documents (handle -> document) and no lookups kept yet."""
+        self.docs, self._next = dict(docs), max(docs, default=0) + 1
         self._sheets = {}  # (doc, name) -> the sheet object: each lookup is three round trips to soffice
         self._ranges = {}  # (doc, name, ref) -> the cell range: Run reads and writes the same ones each epoch
+
+    def _forget(self, doc):
+        """Drop a document and the lookups kept for it; returns the document (None if unknown)."""
+        self._sheets = {k: v for k, v in self._sheets.items() if k[0] != doc}
+        self._ranges = {k: v for k, v in self._ranges.items() if k[0] != doc}
+        return self.docs.pop(doc, None)
 
     def _props(self, **kw):
         out = []
@@ -143,9 +153,7 @@ class Core:
             raise BadInput(f"LibreOffice could not save {path} ({type(e).__name__})") from None
 
     def close(self, doc):
-        d = self.docs.pop(doc, None)
-        self._sheets = {k: v for k, v in self._sheets.items() if k[0] != doc}
-        self._ranges = {k: v for k, v in self._ranges.items() if k[0] != doc}
+        d = self._forget(doc)
         if d is not None:
             try:
                 d.close(True)

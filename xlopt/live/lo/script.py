@@ -26,17 +26,17 @@ class LiveCore(Core):
         from com.sun.star.beans import PropertyValue
         self._uno, self._pv = uno, PropertyValue
         self.desktop = None
-        self.docs, self._next = {HANDLE: document}, HANDLE + 1
-        self._sheets, self._ranges = {}, {}  # one press's lookups (a LiveCore lives for one press)
+        self._hold({HANDLE: document})
 
     def load(self, path):
         raise XloptError("LiveCore works on the open document only")
 
     def close(self, doc):
-        self.docs.pop(doc, None)  # forget it; the user's document stays open
+        self._forget(doc)  # the user's document stays open
 
     def terminate(self):
-        self.docs.clear()
+        for doc in list(self.docs):
+            self._forget(doc)
 
 
 def live_doc(document):
